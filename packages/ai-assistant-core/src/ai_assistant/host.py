@@ -1,0 +1,344 @@
+"""The provider host: loads enabled providers and calls them one by one.
+
+Each provider is imported, validated and started on its own; any failure
+marks that provider ``failed`` with its reason and the others go on. Hooks
+are called per provider, never as one pluggy fan-out, so a provider that
+raises is reported by name and cannot hide another's results.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from ai_assistant import hookspecs
+from ai_assistant.config import Config
+from ai_assistant.context import Feedback, RunContext
+from ai_assistant.discovery import (
+    CALLBACK_GROUP,
+    ProviderSpec,
+    discover,
+    switched_off,
+    unknown_names,
+)
+from ai_assistant.errors import ConfigError, ProviderNotConfigured
+
+__all__ = ["ProviderHost", "ProviderRecord", "Status"]
+
+logger = logging.getLogger("ai_assistant")
+
+
+class Status(enum.StrEnum):
+    """Where a provider stands after loading."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    DISABLED = "disabled"
+    FAILED = "failed"
+
+
+@dataclass
+class ProviderRecord:
+    """One provider's identity, status and failure counts."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    status: Status = Status.INACTIVE
+    reason: str = ""
+    failures: Counter[str] = field(default_factory=Counter)
+    plugin: object | None = field(default=None, repr=False)
+    state: Any = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the record as ``providers --json`` prints it."""
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": str(self.status),
+            "reason": self.reason,
+            "failures": dict(self.failures),
+        }
+
+
+class ProviderHost:
+    """Loads the callback providers and calls their hooks, isolated.
+
+    ``plugins`` registers provider objects explicitly, by name, besides the
+    installed entry points (as ``pytest -p`` does); an explicit plugin with
+    an installed provider's name replaces it, with a warning.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        plugins: Mapping[str, object] | None = None,
+        entry_points: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.environ = os.environ if environ is None else environ
+        self.warnings: list[str] = []
+        self._explicit = dict(plugins or {})
+        self._entry_points = entry_points
+        self._manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self._manager.add_hookspecs(hookspecs)
+        self._records: dict[str, ProviderRecord] = {}
+        self._reported: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self._started = False
+        self._closed = False
+
+    @property
+    def records(self) -> list[ProviderRecord]:
+        """Every provider known to the host, sorted by name."""
+        return [self._records[name] for name in sorted(self._records)]
+
+    @property
+    def active(self) -> list[ProviderRecord]:
+        """The providers whose start-up succeeded."""
+        return [r for r in self.records if r.status is Status.ACTIVE]
+
+    def problems(self) -> list[str]:
+        """Return one line per provider that failed, for ``strict`` mode."""
+        return [f"provider {r.name!r}: {r.reason}" for r in self.records if r.status is Status.FAILED]
+
+    def start(self) -> None:
+        """Import, validate and start every enabled provider, once."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            for spec in self._specs():
+                self._records[spec.name] = self._load(spec)
+            self._warn_about_names()
+
+    def _specs(self) -> list[ProviderSpec]:
+        specs: dict[str, ProviderSpec] = {}
+        if self._entry_points:
+            found, duplicates = discover(CALLBACK_GROUP)
+            self._warn_all(duplicates)
+            specs = {spec.name: spec for spec in found}
+        for name, plugin in self._explicit.items():
+            if name in specs:
+                self._warn(
+                    f"provider {name!r} from {specs[name].distribution} is also "
+                    "registered explicitly; using the explicit registration"
+                )
+            specs[name] = ProviderSpec(name=name, value=f"<explicit {plugin!r}>")
+        return [specs[name] for name in sorted(specs)]
+
+    def _load(self, spec: ProviderSpec) -> ProviderRecord:
+        record = ProviderRecord(spec.name, spec.distribution, spec.version)
+        try:
+            enabled = self.config.section_enabled(spec.name)
+        except ConfigError as error:
+            return self._fail(record, "config", str(error))
+        if not enabled:
+            record.status, record.reason = Status.DISABLED, f"enabled: false in {self.config.source}"
+            return record
+        off = switched_off(spec.name, self.environ)
+        if off:
+            record.status, record.reason = Status.DISABLED, off
+            return record
+
+        try:
+            plugin = self._explicit.get(spec.name) or spec.load()
+        except Exception as error:  # noqa: BLE001 - any import failure is the provider's
+            return self._fail(record, "import", f"import of {spec.value} failed: {_describe(error)}")
+        try:
+            self._manager.register(plugin, name=spec.name)
+        except (pluggy.PluginValidationError, ValueError) as error:
+            return self._fail(record, "hooks", f"invalid hook implementation: {_describe(error)}")
+        record.plugin = plugin
+        return self._configure_and_start(record)
+
+    def _configure_and_start(self, record: ProviderRecord) -> ProviderRecord:
+        try:
+            schema = self._call(record, "ai_assistant_config_schema")
+            settings = self.config.provider_settings(record.name, schema)
+            record.state = self._call(record, "ai_assistant_start", config=settings)
+        except ProviderNotConfigured as reason:
+            record.status, record.reason = Status.INACTIVE, str(reason)
+            return self._unregister(record)
+        except ConfigError as error:
+            self._fail(record, "config", str(error))
+            return self._unregister(record)
+        except Exception as error:  # noqa: BLE001 - start failures are the provider's
+            self._fail(record, "start", f"start failed: {_describe(error)}")
+            return self._unregister(record)
+        record.status, record.reason = Status.ACTIVE, ""
+        return record
+
+    def _unregister(self, record: ProviderRecord) -> ProviderRecord:
+        if record.plugin is not None and self._manager.is_registered(record.plugin):
+            self._manager.unregister(record.plugin)
+        return record
+
+    def _call(self, record: ProviderRecord, hook: str, **kwargs: Any) -> Any:
+        for impl in getattr(self._manager.hook, hook).get_hookimpls():
+            if impl.plugin is record.plugin:
+                return impl.function(*[kwargs[name] for name in impl.argnames])
+        return None
+
+    def _fail(self, record: ProviderRecord, kind: str, reason: str) -> ProviderRecord:
+        record.status, record.reason = Status.FAILED, reason
+        self.report(record, kind, reason)
+        return record
+
+    def report(self, record: ProviderRecord, kind: str, reason: str) -> None:
+        """Count a failure; log it the first time this provider has one of this kind."""
+        record.failures[kind] += 1
+        if (record.name, kind) in self._reported:
+            return
+        self._reported.add((record.name, kind))
+        message = reason if reason.startswith("provider ") else f"provider {record.name!r}: {reason}"
+        logger.warning(message)
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        logger.warning(message)
+
+    def _warn_all(self, messages: list[str]) -> None:
+        for message in messages:
+            self._warn(message)
+
+    def _warn_about_names(self) -> None:
+        installed = set(self._records)
+        self._warn_all(unknown_names(installed, self.environ))
+        for name in self.config.sections:
+            if name not in installed:
+                self._warn(
+                    f"{self.config.source}: callbacks.{name} is configured, but no "
+                    f"provider named {name!r} is installed"
+                )
+
+    def run_callbacks(
+        self, run: RunContext, base: Mapping[str, Any] | None = None
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """Return every active provider's handlers and the run's metadata.
+
+        ``base`` is the caller's own metadata; providers' keys are added to
+        it, and a provider key that is already taken is reported and skipped.
+        """
+        from langchain_core.callbacks import BaseCallbackHandler
+
+        self.start()
+        handlers: list[Any] = []
+        metadata: dict[str, Any] = dict(base or {})
+        owners = dict.fromkeys(metadata, "the core")
+        for record in self.active:
+            made = self._safe(record, "handlers", "ai_assistant_run_handlers", state=record.state, run=run)
+            for handler in made or ():
+                if isinstance(handler, BaseCallbackHandler):
+                    handlers.append(handler)
+                else:
+                    self.report(
+                        record,
+                        "handlers",
+                        f"ai_assistant_run_handlers returned {type(handler).__name__}, "
+                        "not a LangChain callback handler; it was left out",
+                    )
+            extra = self._safe(record, "metadata", "ai_assistant_run_metadata", state=record.state, run=run)
+            self._merge(record, extra or {}, metadata, owners)
+        return handlers, metadata
+
+    def _merge(
+        self,
+        record: ProviderRecord,
+        extra: Mapping[str, Any],
+        metadata: dict[str, Any],
+        owners: dict[str, str],
+    ) -> None:
+        if not isinstance(extra, Mapping):
+            self.report(record, "metadata", f"ai_assistant_run_metadata returned {type(extra).__name__}, not a mapping")
+            return
+        for key, value in extra.items():
+            if key in owners:
+                self.report(
+                    record,
+                    "metadata",
+                    f"metadata key {key!r} is already set by {owners[key]}; "
+                    "the provider's value was skipped",
+                )
+                continue
+            owners[key] = f"provider {record.name!r}"
+            metadata[key] = value
+
+    def _safe(self, record: ProviderRecord, kind: str, hook: str, **kwargs: Any) -> Any:
+        try:
+            return self._call(record, hook, **kwargs)
+        except Exception as error:  # noqa: BLE001 - isolate the provider
+            self.report(record, kind, f"{hook} failed: {_describe(error)}")
+            return None
+
+    def score(self, feedback: Feedback) -> dict[str, str | None]:
+        """Send feedback to every active provider; map name to error or None."""
+        self.start()
+        outcome: dict[str, str | None] = {}
+        for record in self.active:
+            try:
+                self._call(record, "ai_assistant_score", state=record.state, feedback=feedback)
+                outcome[record.name] = None
+            except Exception as error:  # noqa: BLE001 - isolate the provider
+                reason = f"ai_assistant_score failed: {_describe(error)}"
+                self.report(record, "score", reason)
+                outcome[record.name] = reason
+        return outcome
+
+    def flush(self, deadline: float | None = None) -> None:
+        """Flush every active provider at once; stop waiting at the deadline."""
+        self._each_until("flush", "ai_assistant_flush", deadline)
+
+    def close(self, deadline: float | None = None) -> None:
+        """Flush, then shut every active provider down; safe to call twice."""
+        with self._lock:
+            if self._closed or not self._started:
+                self._closed = True
+                return
+            self._closed = True
+        budget = self.config.core.flush_deadline if deadline is None else deadline
+        began = time.monotonic()
+        self.flush(budget)
+        left = max(0.1, budget - (time.monotonic() - began))
+        self._each_until("shutdown", "ai_assistant_shutdown", left)
+
+    def _each_until(self, kind: str, hook: str, deadline: float | None) -> None:
+        budget = self.config.core.flush_deadline if deadline is None else deadline
+        threads = []
+        for record in self.active:
+            thread = threading.Thread(
+                target=self._safe,
+                args=(record, kind, hook),
+                kwargs={"state": record.state, "timeout": budget},
+                name=f"ai-assistant-{kind}-{record.name}",
+                daemon=True,
+            )
+            thread.start()
+            threads.append((record, thread))
+        end = time.monotonic() + budget
+        for record, thread in threads:
+            thread.join(max(0.0, end - time.monotonic()))
+            if thread.is_alive():
+                self.report(
+                    record,
+                    f"{kind}-deadline",
+                    f"{kind} did not finish within {budget:g} s; data it still "
+                    "held may be lost",
+                )
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
