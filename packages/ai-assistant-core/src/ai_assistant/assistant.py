@@ -14,7 +14,13 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 
 from ai_assistant.config import Config, load_config
@@ -62,7 +68,11 @@ class _Turn:
     history: list[BaseMessage]
     new: list[BaseMessage]
     usage: dict[str, int] = field(
-        default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+        default_factory=lambda: {
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "total_tokens": 0,
+        }
     )
     answer: list[str] = field(default_factory=list)
 
@@ -164,7 +174,9 @@ class Assistant:
         self.config = config or load_config()
         core = self.config.core
         if model is None:
-            self.model_id, self.model = resolve_model(model_id or core.model, core.model_options)
+            self.model_id, self.model = resolve_model(
+                model_id or core.model, core.model_options
+            )
         else:
             self.model_id, self.model = model_id or _model_name(model), model
         self.tools = list(builtin_tools() if tools is None else tools)
@@ -218,7 +230,9 @@ class Assistant:
         run_id: uuid.UUID | None = None,
     ) -> ChatStream:
         """Stream the answer to ``prompt`` as text chunks."""
-        turn, runnable, config = self._prepare(prompt, conversation_id, user_id, run_name, tags, run_id)
+        turn, runnable, config = self._prepare(
+            prompt, conversation_id, user_id, run_name, tags, run_id
+        )
         chunks = runnable.stream(turn, config=config)
         return ChatStream(chunks, turn, self._finish)
 
@@ -233,7 +247,9 @@ class Assistant:
         run_id: uuid.UUID | None = None,
     ) -> AsyncChatStream:
         """Stream the answer to ``prompt`` asynchronously."""
-        turn, runnable, config = self._prepare(prompt, conversation_id, user_id, run_name, tags, run_id)
+        turn, runnable, config = self._prepare(
+            prompt, conversation_id, user_id, run_name, tags, run_id
+        )
         chunks = runnable.astream(turn, config=config)
         return AsyncChatStream(chunks, turn, self._finish)
 
@@ -247,7 +263,9 @@ class Assistant:
     ) -> dict[str, str | None]:
         """Give a score to the answer of ``run_id``; map provider to error."""
         return self.host.score(
-            Feedback(run_id=uuid.UUID(str(run_id)), value=value, name=name, comment=comment)
+            Feedback(
+                run_id=uuid.UUID(str(run_id)), value=value, name=name, comment=comment
+            )
         )
 
     def _prepare(
@@ -299,10 +317,14 @@ class Assistant:
             for call in message.tool_calls:
                 turn.new.append(self._call_tool(call, config))
 
-    async def _run_async(self, turn: _Turn, config: RunnableConfig) -> AsyncIterator[str]:
+    async def _run_async(
+        self, turn: _Turn, config: RunnableConfig
+    ) -> AsyncIterator[str]:
         for _ in range(MAX_TOOL_ROUNDS):
             final: AIMessageChunk | None = None
-            async for chunk in self._bound.astream(turn.history + turn.new, config=config):
+            async for chunk in self._bound.astream(
+                turn.history + turn.new, config=config
+            ):
                 final = chunk if final is None else final + chunk  # type: ignore[assignment]
                 if text := chunk.text:
                     turn.answer.append(text)
@@ -318,17 +340,27 @@ class Assistant:
         if chosen is None:
             return _unknown_tool(call)
         result = chosen.invoke(call, config=config)
-        return result if isinstance(result, ToolMessage) else ToolMessage(str(result), tool_call_id=call["id"])
+        return (
+            result
+            if isinstance(result, ToolMessage)
+            else ToolMessage(str(result), tool_call_id=call["id"])
+        )
 
     async def _acall_tool(self, call: Any, config: RunnableConfig) -> ToolMessage:
         chosen = self._by_name.get(call["name"])
         if chosen is None:
             return _unknown_tool(call)
         result = await chosen.ainvoke(call, config=config)
-        return result if isinstance(result, ToolMessage) else ToolMessage(str(result), tool_call_id=call["id"])
+        return (
+            result
+            if isinstance(result, ToolMessage)
+            else ToolMessage(str(result), tool_call_id=call["id"])
+        )
 
     def _finish(self, turn: _Turn) -> ChatResult:
-        self.history.append(turn.run.conversation_id or "", str(turn.run.run_id), turn.new)
+        self.history.append(
+            turn.run.conversation_id or "", str(turn.run.run_id), turn.new
+        )
         return turn.result()
 
 
@@ -353,11 +385,19 @@ def login_name() -> str | None:
 
 
 def _unknown_tool(call: Any) -> ToolMessage:
-    return ToolMessage(f"error: no tool named {call['name']!r}", tool_call_id=call["id"], status="error")
+    return ToolMessage(
+        f"error: no tool named {call['name']!r}",
+        tool_call_id=call["id"],
+        status="error",
+    )
 
 
 def _model_name(model: BaseChatModel) -> str:
-    return str(getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__)
+    return str(
+        getattr(model, "model_name", None)
+        or getattr(model, "model", None)
+        or type(model).__name__
+    )
 
 
 def _bind(model: BaseChatModel, tools: list[BaseTool]) -> Any:

@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING, Any, Final
 from ai_assistant.errors import AssistantError
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from ai_assistant.assistant import Assistant
     from ai_assistant.config import Config
+    from ai_assistant.context import Feedback
     from ai_assistant.host import ProviderHost
 
 __all__ = ["main"]
@@ -38,17 +41,26 @@ class _Formatter(logging.Formatter):
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", metavar="PATH", default=argparse.SUPPRESS,
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
         help="config file (default: $AI_ASSISTANT_CONFIG, ./ai-assistant.yaml, "
         "then the user config directory)",
     )
     common.add_argument(
-        "-o", "--option", metavar="KEY=VALUE", action="append", dest="options",
+        "-o",
+        "--option",
+        metavar="KEY=VALUE",
+        action="append",
+        dest="options",
         default=argparse.SUPPRESS,
         help="override one config key, e.g. -o callbacks.logging.path=events.jsonl",
     )
     common.add_argument(
-        "-v", "--verbose", action="count", default=argparse.SUPPRESS,
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
         help="show provider and event logs on stderr (-vv for debug)",
     )
     return common
@@ -58,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser (exposed for documentation and tests)."""
     common = _common()
     parser = argparse.ArgumentParser(
-        prog=PROG, parents=[common],
+        prog=PROG,
+        parents=[common],
         description="A chat assistant whose installed providers trace every run.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -67,10 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("prompt", nargs="?", help="one question; omit for a session")
     chat.add_argument("--conversation", metavar="ID", help="continue this conversation")
     chat.add_argument("--user", metavar="ID", help="user id (default: your login name)")
-    chat.add_argument("--model", metavar="MODEL", help="model string, e.g. llamacpp:smollm2")
+    chat.add_argument(
+        "--model", metavar="MODEL", help="model string, e.g. llamacpp:smollm2"
+    )
     chat.add_argument("--json", action="store_true", help="print one JSON object")
 
-    providers = commands.add_parser("providers", parents=[common], help="list callback providers")
+    providers = commands.add_parser(
+        "providers", parents=[common], help="list callback providers"
+    )
     providers.add_argument("--json", action="store_true", help="print a JSON list")
 
     feedback = commands.add_parser("feedback", parents=[common], help="score an answer")
@@ -79,10 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.add_argument("--name", default="user-feedback", help="score name")
     feedback.add_argument("--comment", help="free text")
 
-    config = commands.add_parser("config", parents=[common], help="show or check the config")
+    config = commands.add_parser(
+        "config", parents=[common], help="show or check the config"
+    )
     actions = config.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("show", parents=[common], help="print the effective config, secrets redacted")
-    actions.add_parser("check", parents=[common], help="validate every provider's section")
+    actions.add_parser(
+        "show", parents=[common], help="print the effective config, secrets redacted"
+    )
+    actions.add_parser(
+        "check", parents=[common], help="validate every provider's section"
+    )
     return parser
 
 
@@ -113,14 +136,24 @@ def _setup_logging(verbosity: int) -> None:
 def _load(args: argparse.Namespace) -> Config:
     from ai_assistant.config import load_config
 
-    return load_config(getattr(args, "config", None), overrides=getattr(args, "options", []))
+    return load_config(
+        getattr(args, "config", None), overrides=getattr(args, "options", [])
+    )
 
 
-def _host(config: Config) -> ProviderHost:
+def _host(config: Config, *, quiet: bool) -> ProviderHost:
+    """Start the providers; ``quiet`` leaves failures for the command to show."""
     from ai_assistant.host import ProviderHost
 
     host = ProviderHost(config)
-    host.start()
+    logger = logging.getLogger("ai_assistant")
+    level = logger.level
+    if quiet:
+        logger.setLevel(max(level, logging.ERROR))
+    try:
+        host.start()
+    finally:
+        logger.setLevel(level)
     return host
 
 
@@ -128,16 +161,19 @@ def _dispatch(args: argparse.Namespace) -> int:
     config = _load(args)
     if args.command == "config" and args.action == "show":
         return _config_show(config)
-    host = _host(config)
+    model = _model(config, args) if args.command == "chat" else None
+    feedback = _feedback_of(args) if args.command == "feedback" else None
+    host = _host(config, quiet=args.command in {"providers", "config"})
     try:
         if args.command == "providers":
             return _providers(host, as_json=args.json)
         if args.command == "config":
             return _config_check(config, host)
         _refuse_when_strict(config, host)
-        if args.command == "feedback":
-            return _feedback(host, args)
-        return _chat(config, host, args)
+        if feedback is not None:
+            return _feedback(host, feedback)
+        assert model is not None
+        return _chat(config, host, model, args)
     finally:
         host.close()
 
@@ -155,7 +191,13 @@ def _config_show(config: Config) -> int:
     return 0
 
 
+def _show_warnings(host: ProviderHost) -> None:
+    for warning in host.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+
+
 def _config_check(config: Config, host: ProviderHost) -> int:
+    _show_warnings(host)
     problems = host.problems()
     for problem in problems:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
@@ -167,6 +209,7 @@ def _config_check(config: Config, host: ProviderHost) -> int:
 
 
 def _providers(host: ProviderHost, *, as_json: bool) -> int:
+    _show_warnings(host)
     rows = [record.as_dict() for record in host.records]
     if as_json:
         print(json.dumps(rows, indent=2))
@@ -181,13 +224,19 @@ def _providers(host: ProviderHost, *, as_json: bool) -> int:
 def _print_table(rows: list[dict[str, Any]]) -> None:
     columns = ("name", "status", "distribution", "version", "reason")
     cells = [[str(row[c] or "") for c in columns] for row in rows]
-    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    widths = [
+        max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)
+    ]
+    print(
+        "  ".join(
+            c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)
+        ).rstrip()
+    )
     for line in cells:
         print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
 
 
-def _feedback(host: ProviderHost, args: argparse.Namespace) -> int:
+def _feedback_of(args: argparse.Namespace) -> Feedback:
     import uuid
 
     from ai_assistant.context import Feedback
@@ -195,30 +244,53 @@ def _feedback(host: ProviderHost, args: argparse.Namespace) -> int:
     try:
         run_id = uuid.UUID(args.run_id)
     except ValueError:
-        raise AssistantError(f"RUN_ID {args.run_id!r} is not a run id (a UUID)") from None
+        raise AssistantError(
+            f"RUN_ID {args.run_id!r} is not a run id (a UUID, as printed by "
+            "'chat --json')"
+        ) from None
     value: float | str
     try:
         value = float(args.score)
     except ValueError:
         value = args.score
-    outcome = host.score(Feedback(run_id, value, name=args.name, comment=args.comment))
+    return Feedback(run_id, value, name=args.name, comment=args.comment)
+
+
+def _feedback(host: ProviderHost, feedback: Feedback) -> int:
+    outcome = host.score(feedback)
     if not outcome:
         print(f"{PROG}: warning: no active provider records scores", file=sys.stderr)
     failed = [name for name, error in outcome.items() if error]
     return EXIT_FAILED if failed else 0
 
 
-def _chat(config: Config, host: ProviderHost, args: argparse.Namespace) -> int:
+def _model(config: Config, args: argparse.Namespace) -> tuple[str, BaseChatModel]:
+    """Resolve the model before any provider starts, so a typo fails fast."""
+    from ai_assistant.models import resolve_model
+
+    return resolve_model(args.model or config.core.model, config.core.model_options)
+
+
+def _chat(
+    config: Config,
+    host: ProviderHost,
+    model: tuple[str, BaseChatModel],
+    args: argparse.Namespace,
+) -> int:
     from ai_assistant.assistant import Assistant
 
-    assistant = Assistant(config, model_id=args.model, host=host)
+    assistant = Assistant(config, model_id=model[0], model=model[1], host=host)
     if args.prompt is not None:
         return _answer(assistant, args.prompt, args, as_json=args.json)
     return _session(assistant, args)
 
 
-def _answer(assistant: Assistant, prompt: str, args: argparse.Namespace, *, as_json: bool) -> int:
-    stream = assistant.stream(prompt, conversation_id=args.conversation, user_id=args.user)
+def _answer(
+    assistant: Assistant, prompt: str, args: argparse.Namespace, *, as_json: bool
+) -> int:
+    stream = assistant.stream(
+        prompt, conversation_id=args.conversation, user_id=args.user
+    )
     try:
         for chunk in stream:
             if not as_json:
@@ -230,7 +302,9 @@ def _answer(assistant: Assistant, prompt: str, args: argparse.Namespace, *, as_j
     except AssistantError:
         raise
     except Exception as error:  # noqa: BLE001 - the model failed; say so in one line
-        raise AssistantError(f"model {assistant.model_id!r} failed: {type(error).__name__}: {error}") from None
+        raise AssistantError(
+            f"model {assistant.model_id!r} failed: {type(error).__name__}: {error}"
+        ) from None
     assert stream.result is not None
     if as_json:
         print(json.dumps(stream.result.as_dict()))

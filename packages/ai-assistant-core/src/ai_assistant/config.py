@@ -91,7 +91,7 @@ class Config:
         section = self.sections.get(name)
         if section is None or "enabled" not in section:
             return True
-        value = section._get_node("enabled")._value()  # noqa: SLF001
+        value = section._get_node("enabled")._value()
         if not isinstance(value, bool):
             key = f"{ROOT}.callbacks.{name}.enabled"
             raise ConfigError(
@@ -131,7 +131,10 @@ def find_config_file(
     ``./ai-assistant.yaml``, then ``config.yaml`` in the user config
     directory. A file named explicitly or by the variable must exist.
     """
-    for origin, value in (("--config", explicit), (CONFIG_ENV, environ.get(CONFIG_ENV))):
+    for origin, value in (
+        ("--config", explicit),
+        (CONFIG_ENV, environ.get(CONFIG_ENV)),
+    ):
         if value:
             path = Path(value).expanduser()
             if not path.is_file():
@@ -243,7 +246,9 @@ def _apply_override(root: DictConfig, item: str) -> None:
     key = ".".join(snake_case(part) for part in key.strip().split("."))
     key = key.removeprefix(f"{ROOT}.")
     if not sep or not key:
-        raise ConfigError(f"-o {item!r}: expected KEY=VALUE, for example -o strict=true")
+        raise ConfigError(
+            f"-o {item!r}: expected KEY=VALUE, for example -o strict=true"
+        )
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
@@ -262,8 +267,8 @@ def _build(root: DictConfig, path: Path | None, lines: dict[str, int]) -> Config
         raise ConfigError(f"{where}: {ROOT}.callbacks must be a mapping of providers")
     sections: dict[str, DictConfig] = {}
     for name in callbacks:
-        section = callbacks._get_node(name)  # noqa: SLF001 - keep interpolations
-        if section is None or section._is_none():  # noqa: SLF001
+        section = callbacks._get_node(name)
+        if section is None or section._is_none():
             section = OmegaConf.create({})
         if not isinstance(section, DictConfig):
             raise ConfigError(
@@ -276,7 +281,9 @@ def _build(root: DictConfig, path: Path | None, lines: dict[str, int]) -> Config
     return Config(path=path, core=core, sections=sections, lines=lines)
 
 
-def _to_settings(node: DictConfig, path: Path | None, lines: dict[str, int]) -> CoreSettings:
+def _to_settings(
+    node: DictConfig, path: Path | None, lines: dict[str, int]
+) -> CoreSettings:
     where = str(path) if path else "config"
     try:
         merged = OmegaConf.merge(OmegaConf.structured(CoreSettings), node)
@@ -292,29 +299,48 @@ def _to_settings(node: DictConfig, path: Path | None, lines: dict[str, int]) -> 
 
 def _first_line(error: BaseException) -> str:
     text = getattr(error, "msg", None) or str(error)
-    return str(text).strip().splitlines()[0] if str(text).strip() else type(error).__name__
+    return (
+        str(text).strip().splitlines()[0] if str(text).strip() else type(error).__name__
+    )
+
+
+def _resolve_key(section: DictConfig, key: Any) -> Any:
+    """Resolve one key's interpolations (``${oc.env:...}``) on its own."""
+    container = OmegaConf.to_container(
+        OmegaConf.masked_copy(section, [key]), resolve=True
+    )
+    assert isinstance(container, dict)
+    return container[key]
 
 
 def _resolve_leniently(section: DictConfig) -> dict[str, Any]:
     shown: dict[str, Any] = {}
     for key in section:
         try:
-            value = OmegaConf.to_container(section, resolve=True)[key]  # type: ignore[index]
+            value = _resolve_key(section, key)
         except OmegaConfBaseException:
-            value = section._get_node(key)._value()  # noqa: SLF001
+            value = section._get_node(key)._value()
         shown[str(key)] = value
     return shown
 
 
+def _section_error(
+    config: Config, name: str, error: OmegaConfBaseException, key: str = ""
+) -> ConfigError:
+    full = f"{ROOT}.callbacks.{name}"
+    sub = key or getattr(error, "full_key", None)
+    full = f"{full}.{sub}" if sub else full
+    return ConfigError(f"{config.where(full)}: {full}: {_first_line(error)}")
+
+
 def _validate_section(config: Config, name: str, schema: type | None) -> Any:
-    prefix = f"{ROOT}.callbacks.{name}"
     section = config.sections.get(name)
     values = _resolve_section(config, name, section)
     if schema is None:
         return None
     if not dataclasses.is_dataclass(schema):
         raise ConfigError(
-            f"provider {name!r}: its config schema {schema!r} is not a dataclass; "
+            f"its config schema {schema!r} is not a dataclass; "
             "report this to the provider's author"
         )
 
@@ -322,40 +348,32 @@ def _validate_section(config: Config, name: str, schema: type | None) -> Any:
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), values)
     except OmegaConfBaseException as error:
-        key = f"{prefix}.{error.full_key}" if getattr(error, "full_key", None) else prefix
-        raise ConfigError(
-            f"{config.where(key)}: {key}: {_first_line(error)} (provider {name!r})"
-        ) from None
+        raise _section_error(config, name, error) from None
 
     missing = sorted(OmegaConf.missing_keys(merged))
     if missing:
-        _report_missing(config, name, schema, missing, configured=bool(section) or used_env)
+        _report_missing(
+            config, name, schema, missing, configured=bool(section) or used_env
+        )
     try:
         return OmegaConf.to_object(merged)
     except OmegaConfBaseException as error:
-        key = f"{prefix}.{error.full_key}" if getattr(error, "full_key", None) else prefix
-        raise ConfigError(
-            f"{config.where(key)}: {key}: {_first_line(error)} (provider {name!r})"
-        ) from None
+        raise _section_error(config, name, error) from None
 
 
-def _resolve_section(config: Config, name: str, section: DictConfig | None) -> dict[str, Any]:
+def _resolve_section(
+    config: Config, name: str, section: DictConfig | None
+) -> dict[str, Any]:
     if section is None:
         return {}
-    prefix = f"{ROOT}.callbacks.{name}"
     values: dict[str, Any] = {}
     for key in section:
         if key in CORE_SECTION_KEYS:
             continue
-        full = f"{prefix}.{key}"
         try:
-            value = OmegaConf.to_container(
-                OmegaConf.masked_copy(section, [key]), resolve=True
-            )[key]  # type: ignore[index]
+            value = _resolve_key(section, key)
         except OmegaConfBaseException as error:
-            raise ConfigError(
-                f"{config.where(full)}: {full}: {_first_line(error)} (provider {name!r})"
-            ) from None
+            raise _section_error(config, name, error, str(key)) from None
         if value is not None:
             values[str(key)] = value
     return values
@@ -388,6 +406,4 @@ def _report_missing(
     secret = any(is_secret_key(key, fields.get(key)) for key in missing)
     what = "required secret" if secret else "required setting"
     where = config.where(f"{ROOT}.callbacks.{name}")
-    raise ConfigError(
-        f"{where}: {what} missing: set {', '.join(wanted)} (provider {name!r})"
-    )
+    raise ConfigError(f"{where}: {what} missing: set {', '.join(wanted)}")

@@ -101,7 +101,9 @@ def switched_off(name: str, environ: Mapping[str, str] = os.environ) -> str | No
     return None
 
 
-def unknown_names(installed: set[str], environ: Mapping[str, str] = os.environ) -> list[str]:
+def unknown_names(
+    installed: set[str], environ: Mapping[str, str] = os.environ
+) -> list[str]:
     """Return warnings for allow or deny list names no provider has."""
     warnings = []
     for variable in (DENY_ENV, ALLOW_ENV):

@@ -22,6 +22,15 @@ from ai_assistant.errors import ConfigError
 
 __all__ = ["History", "MemoryHistory", "SqliteHistory", "open_history"]
 
+_SELECT = "SELECT message FROM messages WHERE conversation_id = ? ORDER BY position"
+_NEXT_POSITION = (
+    "SELECT COALESCE(MAX(position) + 1, 0) FROM messages WHERE conversation_id = ?"
+)
+_INSERT = (
+    "INSERT INTO messages (conversation_id, position, run_id, message)"
+    " VALUES (?, ?, ?, ?)"
+)
+
 
 class History(Protocol):
     """Where conversations are kept."""
@@ -30,7 +39,9 @@ class History(Protocol):
         """Return the conversation's messages, oldest first (empty if new)."""
         ...
 
-    def append(self, conversation_id: str, run_id: str, messages: Sequence[BaseMessage]) -> None:
+    def append(
+        self, conversation_id: str, run_id: str, messages: Sequence[BaseMessage]
+    ) -> None:
         """Add one turn's messages to the conversation."""
         ...
 
@@ -46,7 +57,9 @@ class MemoryHistory:
         with self._lock:
             return list(self._conversations.get(conversation_id, ()))
 
-    def append(self, conversation_id: str, run_id: str, messages: Sequence[BaseMessage]) -> None:
+    def append(
+        self, conversation_id: str, run_id: str, messages: Sequence[BaseMessage]
+    ) -> None:
         with self._lock:
             self._conversations[conversation_id].extend(messages)
 
@@ -79,21 +92,26 @@ class SqliteHistory:
     def load(self, conversation_id: str) -> list[BaseMessage]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT message FROM messages WHERE conversation_id = ? ORDER BY position",
+                _SELECT,
                 (conversation_id,),
             ).fetchall()
         return messages_from_dict([json.loads(row[0]) for row in rows])
 
-    def append(self, conversation_id: str, run_id: str, messages: Sequence[BaseMessage]) -> None:
+    def append(
+        self, conversation_id: str, run_id: str, messages: Sequence[BaseMessage]
+    ) -> None:
         encoded = [json.dumps(item) for item in messages_to_dict(list(messages))]
         with self._lock, self._db:
             (start,) = self._db.execute(
-                "SELECT COALESCE(MAX(position) + 1, 0) FROM messages WHERE conversation_id = ?",
+                _NEXT_POSITION,
                 (conversation_id,),
             ).fetchone()
             self._db.executemany(
-                "INSERT INTO messages (conversation_id, position, run_id, message) VALUES (?, ?, ?, ?)",
-                [(conversation_id, start + i, run_id, text) for i, text in enumerate(encoded)],
+                _INSERT,
+                [
+                    (conversation_id, start + i, run_id, text)
+                    for i, text in enumerate(encoded)
+                ],
             )
 
     def close(self) -> None:

@@ -60,7 +60,9 @@ def ai_assistant_start(config: Any) -> Any:
 
 
 @hookspec
-def ai_assistant_run_handlers(state: Any, run: RunContext) -> Sequence[BaseCallbackHandler]:
+def ai_assistant_run_handlers(
+    state: Any, run: RunContext
+) -> Sequence[BaseCallbackHandler]:
     """Return fresh LangChain callback handlers for one run.
 
     Called once per assistant turn or :func:`ai_assistant.run_config` call.
@@ -103,7 +105,9 @@ def ai_assistant_shutdown(state: Any, timeout: float) -> None:
 
 
 @hookspec
-def ai_assistant_chat_model(model_name: str, options: Mapping[str, Any]) -> BaseChatModel:
+def ai_assistant_chat_model(
+    model_name: str, options: Mapping[str, Any]
+) -> BaseChatModel:
     """Return the chat model ``model_name`` of a model provider.
 
     Model providers are found in the ``ai_assistant.model_providers``

@@ -112,7 +112,11 @@ class ProviderHost:
 
     def problems(self) -> list[str]:
         """Return one line per provider that failed, for ``strict`` mode."""
-        return [f"provider {r.name!r}: {r.reason}" for r in self.records if r.status is Status.FAILED]
+        return [
+            f"provider {r.name!r}: {r.reason}"
+            for r in self.records
+            if r.status is Status.FAILED
+        ]
 
     def start(self) -> None:
         """Import, validate and start every enabled provider, once."""
@@ -146,7 +150,10 @@ class ProviderHost:
         except ConfigError as error:
             return self._fail(record, "config", str(error))
         if not enabled:
-            record.status, record.reason = Status.DISABLED, f"enabled: false in {self.config.source}"
+            record.status, record.reason = (
+                Status.DISABLED,
+                f"enabled: false in {self.config.source}",
+            )
             return record
         off = switched_off(spec.name, self.environ)
         if off:
@@ -156,13 +163,36 @@ class ProviderHost:
         try:
             plugin = self._explicit.get(spec.name) or spec.load()
         except Exception as error:  # noqa: BLE001 - any import failure is the provider's
-            return self._fail(record, "import", f"import of {spec.value} failed: {_describe(error)}")
+            return self._fail(
+                record, "import", f"import of {spec.value} failed: {_describe(error)}"
+            )
         try:
             self._manager.register(plugin, name=spec.name)
         except (pluggy.PluginValidationError, ValueError) as error:
-            return self._fail(record, "hooks", f"invalid hook implementation: {_describe(error)}")
+            return self._fail(
+                record, "hooks", f"invalid hook implementation: {_one_line(error)}"
+            )
         record.plugin = plugin
+        unknown = self._unknown_hooks(plugin)
+        if unknown:
+            self._fail(record, "hooks", unknown)
+            return self._unregister(record)
         return self._configure_and_start(record)
+
+    def _unknown_hooks(self, plugin: object) -> str | None:
+        import difflib
+
+        known = [name for name in dir(hookspecs) if name.startswith("ai_assistant_")]
+        for caller in self._manager.get_hookcallers(plugin) or ():
+            if caller.has_spec():
+                continue
+            close = difflib.get_close_matches(caller.name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            return (
+                f"implements unknown hook {caller.name!r}{hint} (it may target "
+                f"another version of ai-assistant-core than this one)"
+            )
+        return None
 
     def _configure_and_start(self, record: ProviderRecord) -> ProviderRecord:
         try:
@@ -203,7 +233,11 @@ class ProviderHost:
         if (record.name, kind) in self._reported:
             return
         self._reported.add((record.name, kind))
-        message = reason if reason.startswith("provider ") else f"provider {record.name!r}: {reason}"
+        message = (
+            reason
+            if reason.startswith("provider ")
+            else f"provider {record.name!r}: {reason}"
+        )
         logger.warning(message)
 
     def _warn(self, message: str) -> None:
@@ -239,7 +273,13 @@ class ProviderHost:
         metadata: dict[str, Any] = dict(base or {})
         owners = dict.fromkeys(metadata, "the core")
         for record in self.active:
-            made = self._safe(record, "handlers", "ai_assistant_run_handlers", state=record.state, run=run)
+            made = self._safe(
+                record,
+                "handlers",
+                "ai_assistant_run_handlers",
+                state=record.state,
+                run=run,
+            )
             for handler in made or ():
                 if isinstance(handler, BaseCallbackHandler):
                     handlers.append(handler)
@@ -250,7 +290,13 @@ class ProviderHost:
                         f"ai_assistant_run_handlers returned {type(handler).__name__}, "
                         "not a LangChain callback handler; it was left out",
                     )
-            extra = self._safe(record, "metadata", "ai_assistant_run_metadata", state=record.state, run=run)
+            extra = self._safe(
+                record,
+                "metadata",
+                "ai_assistant_run_metadata",
+                state=record.state,
+                run=run,
+            )
             self._merge(record, extra or {}, metadata, owners)
         return handlers, metadata
 
@@ -262,7 +308,12 @@ class ProviderHost:
         owners: dict[str, str],
     ) -> None:
         if not isinstance(extra, Mapping):
-            self.report(record, "metadata", f"ai_assistant_run_metadata returned {type(extra).__name__}, not a mapping")
+            self.report(
+                record,
+                "metadata",
+                "ai_assistant_run_metadata returned "
+                f"{type(extra).__name__}, not a mapping",
+            )
             return
         for key, value in extra.items():
             if key in owners:
@@ -289,7 +340,9 @@ class ProviderHost:
         outcome: dict[str, str | None] = {}
         for record in self.active:
             try:
-                self._call(record, "ai_assistant_score", state=record.state, feedback=feedback)
+                self._call(
+                    record, "ai_assistant_score", state=record.state, feedback=feedback
+                )
                 outcome[record.name] = None
             except Exception as error:  # noqa: BLE001 - isolate the provider
                 reason = f"ai_assistant_score failed: {_describe(error)}"
@@ -337,6 +390,12 @@ class ProviderHost:
                     f"{kind} did not finish within {budget:g} s; data it still "
                     "held may be lost",
                 )
+
+
+def _one_line(error: BaseException) -> str:
+    """Join a multi-line message (pluggy's validation errors) into one line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return "; ".join(lines) or type(error).__name__
 
 
 def _describe(error: BaseException) -> str:

@@ -59,7 +59,9 @@ def resolve_model(
     return model_id, _from_langchain(model_id, dict(options or {}))
 
 
-def _from_provider(spec: ProviderSpec, name: str, options: dict[str, Any]) -> BaseChatModel:
+def _from_provider(
+    spec: ProviderSpec, name: str, options: dict[str, Any]
+) -> BaseChatModel:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     try:
@@ -75,7 +77,9 @@ def _from_provider(spec: ProviderSpec, name: str, options: dict[str, Any]) -> Ba
     if isinstance(model, list):
         model = model[0] if model else None
     if model is None:
-        raise ConfigError(f"model provider {spec.name!r} returned no model for {name!r}")
+        raise ConfigError(
+            f"model provider {spec.name!r} returned no model for {name!r}"
+        )
     return model  # type: ignore[no-any-return]
 
 
