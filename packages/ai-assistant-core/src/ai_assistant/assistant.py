@@ -12,7 +12,7 @@ import getpass
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from langchain_core.messages import (
     AIMessage,
@@ -287,8 +287,12 @@ class Assistant:
         )
         past = self.history.load(run.conversation_id or "")
         turn = _Turn(run=run, history=past, new=[HumanMessage(content=prompt)])
+        # RunnableLambda streams generator functions chunk by chunk; its
+        # type hints only describe plain functions, hence the casts.
         runnable: RunnableLambda[Any, str] = RunnableLambda(
-            self._run_sync, afunc=self._run_async, name=run.run_name
+            cast(Any, self._run_sync),
+            afunc=cast(Any, self._run_async),
+            name=run.run_name,
         )
         return turn, runnable, self.run_config_for(run)
 
@@ -307,7 +311,7 @@ class Assistant:
         for _ in range(MAX_TOOL_ROUNDS):
             final: AIMessageChunk | None = None
             for chunk in self._bound.stream(turn.history + turn.new, config=config):
-                final = chunk if final is None else final + chunk  # type: ignore[assignment]
+                final = chunk if final is None else final + chunk
                 if text := chunk.text:
                     turn.answer.append(text)
                     yield text
@@ -325,7 +329,7 @@ class Assistant:
             async for chunk in self._bound.astream(
                 turn.history + turn.new, config=config
             ):
-                final = chunk if final is None else final + chunk  # type: ignore[assignment]
+                final = chunk if final is None else final + chunk
                 if text := chunk.text:
                     turn.answer.append(text)
                     yield text

@@ -91,9 +91,14 @@ class Config:
         section = self.sections.get(name)
         if section is None or "enabled" not in section:
             return True
-        value = section._get_node("enabled")._value()
+        key = f"{ROOT}.callbacks.{name}.enabled"
+        try:
+            value = _resolve_key(section, "enabled")
+        except OmegaConfBaseException as error:
+            raise ConfigError(
+                f"{self.where(key)}: {key}: {_first_line(error)}"
+            ) from None
         if not isinstance(value, bool):
-            key = f"{ROOT}.callbacks.{name}.enabled"
             raise ConfigError(
                 f"{self.where(key)}: {key}: expected true or false, got {value!r}"
             )
@@ -266,7 +271,7 @@ def _build(root: DictConfig, path: Path | None, lines: dict[str, int]) -> Config
     if not isinstance(callbacks, DictConfig):
         raise ConfigError(f"{where}: {ROOT}.callbacks must be a mapping of providers")
     sections: dict[str, DictConfig] = {}
-    for name in callbacks:
+    for name in map(str, callbacks):
         section = callbacks._get_node(name)
         if section is None or section._is_none():
             section = OmegaConf.create({})
@@ -274,9 +279,9 @@ def _build(root: DictConfig, path: Path | None, lines: dict[str, int]) -> Config
             raise ConfigError(
                 f"{where}: {ROOT}.callbacks.{name} must be a mapping of settings"
             )
-        sections[str(name)] = section
+        sections[name] = section
 
-    core_only = OmegaConf.masked_copy(root, [k for k in root if k != "callbacks"])
+    core_only = OmegaConf.masked_copy(root, [str(k) for k in root if k != "callbacks"])
     core = _to_settings(core_only, path, lines)
     return Config(path=path, core=core, sections=sections, lines=lines)
 
@@ -319,7 +324,8 @@ def _resolve_leniently(section: DictConfig) -> dict[str, Any]:
         try:
             value = _resolve_key(section, key)
         except OmegaConfBaseException:
-            value = section._get_node(key)._value()
+            raw = OmegaConf.to_container(section, resolve=False)
+            value = raw[key] if isinstance(raw, dict) else None
         shown[str(key)] = value
     return shown
 
@@ -381,7 +387,7 @@ def _resolve_section(
 
 def _fill_from_env(schema: type, values: dict[str, Any]) -> bool:
     used = False
-    for item in dataclasses.fields(schema):  # type: ignore[arg-type]
+    for item in dataclasses.fields(schema):
         if item.name in values:
             continue
         for variable in env_names(item):
@@ -395,7 +401,7 @@ def _fill_from_env(schema: type, values: dict[str, Any]) -> bool:
 def _report_missing(
     config: Config, name: str, schema: type, missing: list[str], *, configured: bool
 ) -> None:
-    fields = {item.name: item for item in dataclasses.fields(schema)}  # type: ignore[arg-type]
+    fields = {item.name: item for item in dataclasses.fields(schema)}
     wanted = []
     for key in missing:
         variables = env_names(fields[key]) if key in fields else ()

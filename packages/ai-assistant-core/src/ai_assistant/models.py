@@ -11,7 +11,7 @@ first when several are installed).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import pluggy
 
@@ -93,7 +93,7 @@ def _from_langchain(model_id: str, options: dict[str, Any]) -> BaseChatModel:
             "(pip install langchain langchain-openai, for example)"
         ) from None
     try:
-        return init_chat_model(model_id, **options)
+        return cast("BaseChatModel", init_chat_model(model_id, **options))
     except (ImportError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise ConfigError(f"unknown model {model_id!r}: {first}") from None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
@@ -59,11 +58,10 @@ def run_config(
         tags=(TAG, *(tags or ())),
     )
     handlers, metadata = host.run_callbacks(run, core_metadata(run))
-    config: dict[str, Any] = {
-        "callbacks": handlers,
-        "tags": list(run.tags),
-        "metadata": metadata,
-        "run_id": run.run_id,
-        "run_name": run.run_name,
-    }
-    return RunnableConfig(**config)  # type: ignore[typeddict-item]
+    return RunnableConfig(
+        callbacks=handlers,
+        tags=list(run.tags),
+        metadata=metadata,
+        run_id=run.run_id,
+        run_name=run.run_name,
+    )

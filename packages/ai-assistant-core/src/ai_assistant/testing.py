@@ -89,7 +89,7 @@ class ScriptedChatModel(BaseChatModel):
         message = AIMessage(
             content=answer.content,
             tool_calls=answer.tool_calls,
-            usage_metadata=self._usage(messages, output),  # type: ignore[arg-type]
+            usage_metadata=self._usage(messages, output),
             response_metadata={"model_name": self.model_name, "finish_reason": "stop"},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
