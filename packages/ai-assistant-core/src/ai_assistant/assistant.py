@@ -75,9 +75,19 @@ class _Turn:
         }
     )
     answer: list[str] = field(default_factory=list)
+    round_ended: bool = False
+
+    def piece(self, text: str) -> str:
+        """Record streamed text; the first text of a later round starts a line."""
+        if self.round_ended and self.answer and not self.answer[-1][-1:].isspace():
+            text = "\n" + text if not text[:1].isspace() else text
+        self.round_ended = False
+        self.answer.append(text)
+        return text
 
     def add(self, message: AIMessageChunk | None) -> AIMessage:
         message = message or AIMessageChunk(content="")
+        self.round_ended = True
         for key, value in (message.usage_metadata or {}).items():
             if key in self.usage and isinstance(value, int):
                 self.usage[key] += value
@@ -313,8 +323,7 @@ class Assistant:
             for chunk in self._bound.stream(turn.history + turn.new, config=config):
                 final = chunk if final is None else final + chunk
                 if text := chunk.text:
-                    turn.answer.append(text)
-                    yield text
+                    yield turn.piece(text)
             message = turn.add(final)
             if not message.tool_calls:
                 return
@@ -331,8 +340,7 @@ class Assistant:
             ):
                 final = chunk if final is None else final + chunk
                 if text := chunk.text:
-                    turn.answer.append(text)
-                    yield text
+                    yield turn.piece(text)
             message = turn.add(final)
             if not message.tool_calls:
                 return
