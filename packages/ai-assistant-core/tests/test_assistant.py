@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableLambda
 from ai_assistant import Assistant, RunContext, hookimpl
 from ai_assistant.config import load_config
 from ai_assistant.history import SqliteHistory
-from ai_assistant.testing import ScriptedChatModel, make_assistant
+from ai_assistant.testing import ScriptedChatModel, make_assistant, write_config
 
 CALL_TOOL = AIMessage(
     content="Computing.",
@@ -76,7 +76,7 @@ def test_stream_yields_the_answer_in_pieces_and_then_a_result(user_env: Path) ->
     assert stream.result is not None
     assert stream.result.answer == "The capital of France is Paris."
     assert stream.result.usage["output_tokens"] == 6
-    assert stream.result.usage["input_tokens"] == 6
+    assert stream.result.usage["input_tokens"] == 11  # 5 system + 6 question words
     assert stream.result.run_id == stream.run_id
 
 
@@ -151,7 +151,23 @@ def test_conversation_continues_by_id_across_processes(user_env: Path) -> None:
     later.chat("What is my name?", conversation_id=opened.conversation_id)
 
     contents = [m.content for m in seen[-1]]
-    assert contents == ["My name is Ana.", "Nice to meet you.", "What is my name?"]
+    assert contents == [
+        "You are a helpful assistant.",
+        "My name is Ana.",
+        "Nice to meet you.",
+        "What is my name?",
+    ]
+
+
+def test_system_prompt_can_be_changed_or_left_out(user_env: Path) -> None:
+    custom = write_config(user_env / "a.yaml", {"system_prompt": "Be brief."})
+    none = write_config(user_env / "b.yaml", {"system_prompt": None})
+
+    with_custom = make_assistant(config=custom).chat("hi there")
+    without = make_assistant(config=none).chat("hi there")
+
+    assert with_custom.usage["input_tokens"] == 4
+    assert without.usage["input_tokens"] == 2
 
 
 def test_async_stream_gives_the_same_tree(user_env: Path) -> None:

@@ -19,6 +19,7 @@ from langchain_core.messages import (
     AIMessageChunk,
     BaseMessage,
     HumanMessage,
+    SystemMessage,
     ToolMessage,
 )
 from langchain_core.runnables import RunnableConfig, RunnableLambda
@@ -320,7 +321,7 @@ class Assistant:
     def _run_sync(self, turn: _Turn, config: RunnableConfig) -> Iterator[str]:
         for _ in range(MAX_TOOL_ROUNDS):
             final: AIMessageChunk | None = None
-            for chunk in self._bound.stream(turn.history + turn.new, config=config):
+            for chunk in self._bound.stream(self._messages(turn), config=config):
                 final = chunk if final is None else final + chunk
                 if text := chunk.text:
                     yield turn.piece(text)
@@ -335,9 +336,7 @@ class Assistant:
     ) -> AsyncIterator[str]:
         for _ in range(MAX_TOOL_ROUNDS):
             final: AIMessageChunk | None = None
-            async for chunk in self._bound.astream(
-                turn.history + turn.new, config=config
-            ):
+            async for chunk in self._bound.astream(self._messages(turn), config=config):
                 final = chunk if final is None else final + chunk
                 if text := chunk.text:
                     yield turn.piece(text)
@@ -346,6 +345,11 @@ class Assistant:
                 return
             for call in message.tool_calls:
                 turn.new.append(await self._acall_tool(call, config))
+
+    def _messages(self, turn: _Turn) -> list[BaseMessage]:
+        system = self.config.core.system_prompt
+        prefix: list[BaseMessage] = [SystemMessage(content=system)] if system else []
+        return prefix + turn.history + turn.new
 
     def _call_tool(self, call: Any, config: RunnableConfig) -> ToolMessage:
         chosen = self._by_name.get(call["name"])

@@ -58,6 +58,7 @@ class CoreSettings:
 
     model: str | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
+    system_prompt: str | None = "You are a helpful assistant."
     user_id: str | None = None
     strict: bool = False
     flush_deadline: float = 5.0
