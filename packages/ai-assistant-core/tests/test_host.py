@@ -133,7 +133,7 @@ def test_handler_factory_returning_a_non_handler_is_reported_and_skipped(
         handlers, _ = host.run_callbacks(a_run())
         host.run_callbacks(a_run())
 
-    assert handlers == [good]
+    assert [h.inner for h in handlers] == [good]
     assert host.records[0].failures["handlers"] == 2
     reports = [
         r for r in caplog.records if "not a LangChain callback handler" in r.message
@@ -173,7 +173,7 @@ def test_hook_failure_in_one_provider_leaves_the_others(user_env: Path) -> None:
 
     handlers, _ = host.run_callbacks(a_run())
 
-    assert handlers == [good]
+    assert [h.inner for h in handlers] == [good]
     assert {r.name: r.failures["handlers"] for r in host.records} == {
         "bad": 1,
         "good": 0,
@@ -233,7 +233,7 @@ def test_explicit_registration_replaces_the_entry_point_of_the_same_name(
     host = host_for(user_env, plugins={"recorder": explicit})
     handlers, _ = host.run_callbacks(a_run())
 
-    assert handlers == [own]
+    assert [h.inner for h in handlers] == [own]
     assert any("recorder-provider" in w and "explicit" in w for w in host.warnings)
 
 

@@ -60,6 +60,20 @@ def ai_assistant_start(config: Any) -> Any:
 
 
 @hookspec
+def ai_assistant_delivery(state: Any) -> str:
+    """Say how this provider's handlers are called: ``"inline"`` or ``"background"``.
+
+    ``"inline"`` (the default, when the hook is absent) calls the handlers on
+    the thread that runs the model, which suits handlers that only append to
+    memory or hand work to a thread of their own. ``"background"`` is for
+    handlers that may block (network, disk): the core then delivers their
+    events on a worker thread of the provider's own, in order, through a
+    bounded queue that drops (and counts) events rather than make the
+    assistant wait; a background handler cannot stop a run.
+    """
+
+
+@hookspec
 def ai_assistant_run_handlers(
     state: Any, run: RunContext
 ) -> Sequence[BaseCallbackHandler]:

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from ai_assistant.discovery import (
     unknown_names,
 )
 from ai_assistant.errors import ConfigError, ProviderNotConfigured
+from ai_assistant.isolation import Courier, guard
 
 __all__ = ["ProviderHost", "ProviderRecord", "Status"]
 
@@ -58,6 +59,7 @@ class ProviderRecord:
     failures: Counter[str] = field(default_factory=Counter)
     plugin: object | None = field(default=None, repr=False)
     state: Any = field(default=None, repr=False)
+    courier: Courier | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the record as ``providers --json`` prints it."""
@@ -96,6 +98,7 @@ class ProviderHost:
         self._manager.add_hookspecs(hookspecs)
         self._records: dict[str, ProviderRecord] = {}
         self._reported: set[tuple[str, str]] = set()
+        self._report_lock = threading.Lock()
         self._lock = threading.Lock()
         self._started = False
         self._closed = False
@@ -208,8 +211,26 @@ class ProviderHost:
         except Exception as error:  # noqa: BLE001 - start failures are the provider's
             self._fail(record, "start", f"start failed: {_describe(error)}")
             return self._unregister(record)
+        delivery = self._safe(
+            record, "start", "ai_assistant_delivery", state=record.state
+        )
+        if delivery == "background":
+            record.courier = Courier(record.name, self._reporter(record))
+        elif delivery not in (None, "inline"):
+            self.report(
+                record,
+                "start",
+                f"ai_assistant_delivery returned {delivery!r}; expected 'inline' "
+                "or 'background' (using 'inline')",
+            )
         record.status, record.reason = Status.ACTIVE, ""
         return record
+
+    def _reporter(self, record: ProviderRecord) -> Callable[[str, BaseException], None]:
+        def report(kind: str, error: BaseException) -> None:
+            self.report(record, kind, f"{kind} failed: {_describe(error)}")
+
+        return report
 
     def _unregister(self, record: ProviderRecord) -> ProviderRecord:
         if record.plugin is not None and self._manager.is_registered(record.plugin):
@@ -229,10 +250,11 @@ class ProviderHost:
 
     def report(self, record: ProviderRecord, kind: str, reason: str) -> None:
         """Count a failure; log it the first time this provider has one of this kind."""
-        record.failures[kind] += 1
-        if (record.name, kind) in self._reported:
-            return
-        self._reported.add((record.name, kind))
+        with self._report_lock:
+            record.failures[kind] += 1
+            if (record.name, kind) in self._reported:
+                return
+            self._reported.add((record.name, kind))
         message = (
             reason
             if reason.startswith("provider ")
@@ -282,7 +304,9 @@ class ProviderHost:
             )
             for handler in made or ():
                 if isinstance(handler, BaseCallbackHandler):
-                    handlers.append(handler)
+                    handlers.append(
+                        guard(handler, self._reporter(record), record.courier)
+                    )
                 else:
                     self.report(
                         record,
@@ -351,8 +375,12 @@ class ProviderHost:
         return outcome
 
     def flush(self, deadline: float | None = None) -> None:
-        """Flush every active provider at once; stop waiting at the deadline."""
-        self._each_until("flush", "ai_assistant_flush", deadline)
+        """Flush every active provider at once; stop waiting at the deadline.
+
+        A provider with background delivery first gets its queued events
+        delivered, then its flush hook called, both within the deadline.
+        """
+        self._each_until("flush", self._flush_one, deadline)
 
     def close(self, deadline: float | None = None) -> None:
         """Flush, then shut every active provider down; safe to call twice."""
@@ -365,16 +393,40 @@ class ProviderHost:
         began = time.monotonic()
         self.flush(budget)
         left = max(0.1, budget - (time.monotonic() - began))
-        self._each_until("shutdown", "ai_assistant_shutdown", left)
+        self._each_until("shutdown", self._shutdown_one, left)
 
-    def _each_until(self, kind: str, hook: str, deadline: float | None) -> None:
+    def _flush_one(self, record: ProviderRecord, budget: float) -> None:
+        began = time.monotonic()
+        if record.courier is not None and not record.courier.drain(budget):
+            return
+        left = max(0.0, budget - (time.monotonic() - began))
+        self._safe(
+            record, "flush", "ai_assistant_flush", state=record.state, timeout=left
+        )
+
+    def _shutdown_one(self, record: ProviderRecord, budget: float) -> None:
+        self._safe(
+            record,
+            "shutdown",
+            "ai_assistant_shutdown",
+            state=record.state,
+            timeout=budget,
+        )
+        if record.courier is not None:
+            record.courier.stop(budget)
+
+    def _each_until(
+        self,
+        kind: str,
+        step: Callable[[ProviderRecord, float], None],
+        deadline: float | None,
+    ) -> None:
         budget = self.config.core.flush_deadline if deadline is None else deadline
         threads = []
         for record in self.active:
             thread = threading.Thread(
-                target=self._safe,
-                args=(record, kind, hook),
-                kwargs={"state": record.state, "timeout": budget},
+                target=step,
+                args=(record, budget),
                 name=f"ai-assistant-{kind}-{record.name}",
                 daemon=True,
             )

@@ -1,0 +1,240 @@
+"""Keeping each provider's handlers from breaking or stalling a run.
+
+Every handler a provider returns is wrapped before LangChain sees it:
+
+- :class:`GuardedHandler` calls the provider's handler and catches what it
+  raises; the failure is counted and reported once per provider and event,
+  and the run goes on. A handler with ``raise_error = True`` (a guardrail)
+  is let through and stops the run, as LangChain promises.
+- With :class:`Courier`, a provider that declared its handlers may block
+  gets its events on a worker thread of its own, in order, through a
+  bounded queue. A full queue drops the event and counts it; the caller
+  never waits.
+
+Guards run inline (``run_inline = True``): LangChain would otherwise hop
+to a thread pool for every event of an async run, costing a thread switch
+per token and giving each event its own copied context.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
+
+__all__ = ["EVENTS", "AsyncGuardedHandler", "Courier", "GuardedHandler", "guard"]
+
+Report = Callable[[str, BaseException], None]
+
+EVENTS: Final = (
+    "on_llm_start",
+    "on_chat_model_start",
+    "on_llm_new_token",
+    "on_llm_end",
+    "on_llm_error",
+    "on_chain_start",
+    "on_chain_end",
+    "on_chain_error",
+    "on_tool_start",
+    "on_tool_end",
+    "on_tool_error",
+    "on_text",
+    "on_retry",
+    "on_agent_action",
+    "on_agent_finish",
+    "on_retriever_start",
+    "on_retriever_end",
+    "on_retriever_error",
+    "on_custom_event",
+)
+_IGNORES: Final = (
+    "ignore_llm",
+    "ignore_chat_model",
+    "ignore_chain",
+    "ignore_agent",
+    "ignore_retriever",
+    "ignore_retry",
+    "ignore_custom_event",
+)
+_STOP: Final = object()
+
+
+class Courier:
+    """Delivers one provider's events on its own thread, in order.
+
+    ``send`` never blocks: when ``capacity`` events are already waiting, the
+    new one is dropped and ``report`` is told. The worker starts on the
+    first event.
+    """
+
+    def __init__(self, name: str, report: Report, capacity: int = 10_000) -> None:
+        self.name = name
+        self.report = report
+        self.dropped = 0
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=capacity)
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def send(
+        self, method: Callable[..., Any], event: str, args: Any, kwargs: Any
+    ) -> None:
+        """Queue one call of ``method``; drop it if the queue is full."""
+        self._ensure_worker()
+        try:
+            self._queue.put_nowait((method, event, args, kwargs))
+        except queue.Full:
+            self.dropped += 1
+            self.report("dropped", OverflowError(f"event queue full; {event} dropped"))
+
+    def _ensure_worker(self) -> None:
+        if self._worker is not None:
+            return
+        with self._lock:
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._run, name=f"ai-assistant-{self.name}", daemon=True
+                )
+                self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is _STOP:
+                    return
+                method, event, args, kwargs = item
+                try:
+                    method(*args, **kwargs)
+                except Exception as error:  # noqa: BLE001 - the provider's failure
+                    self.report(event, error)
+            finally:
+                self._queue.task_done()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until every queued event is delivered; ``False`` at the deadline."""
+        end = time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(left)
+        return True
+
+    def stop(self, timeout: float) -> None:
+        """Deliver what is queued (until ``timeout``), then end the worker."""
+        if self._worker is None:
+            return
+        try:
+            self._queue.put(_STOP, timeout=max(timeout, 0.01))
+        except queue.Full:
+            return
+        self._worker.join(timeout)
+
+
+class GuardedHandler(BaseCallbackHandler):
+    """Wraps a provider's synchronous handler; see the module docstring."""
+
+    run_inline = True
+
+    def __init__(
+        self, inner: BaseCallbackHandler, report: Report, courier: Courier | None = None
+    ) -> None:
+        self.inner = inner
+        self._report = report
+        self._courier = courier
+
+    @property
+    def raise_error(self) -> bool:  # type: ignore[override]
+        """Follow the provider's handler: a guardrail may stop the run."""
+        return bool(getattr(self.inner, "raise_error", False)) and self._courier is None
+
+    def __repr__(self) -> str:
+        return f"GuardedHandler({self.inner!r})"
+
+
+class AsyncGuardedHandler(AsyncCallbackHandler):
+    """Wraps a provider's ``AsyncCallbackHandler``; failures as above."""
+
+    run_inline = True
+
+    def __init__(self, inner: AsyncCallbackHandler, report: Report) -> None:
+        self.inner = inner
+        self._report = report
+
+    @property
+    def raise_error(self) -> bool:  # type: ignore[override]
+        """Follow the provider's handler: a guardrail may stop the run."""
+        return bool(getattr(self.inner, "raise_error", False))
+
+    def __repr__(self) -> str:
+        return f"AsyncGuardedHandler({self.inner!r})"
+
+
+def _sync_event(event: str) -> Callable[..., Any]:
+    def forward(self: GuardedHandler, *args: Any, **kwargs: Any) -> Any:
+        method = getattr(self.inner, event)
+        if self._courier is not None:
+            self._courier.send(method, event, args, kwargs)
+            return None
+        try:
+            return method(*args, **kwargs)
+        except NotImplementedError:
+            if event == "on_chat_model_start":
+                raise  # LangChain falls back to on_llm_start
+            return None
+        except Exception as error:
+            if self.raise_error:
+                raise
+            self._report(event, error)
+            return None
+
+    forward.__name__ = event
+    return forward
+
+
+def _async_event(event: str) -> Callable[..., Any]:
+    async def forward(self: AsyncGuardedHandler, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self.inner, event)(*args, **kwargs)
+        except NotImplementedError:
+            if event == "on_chat_model_start":
+                raise
+            return None
+        except Exception as error:
+            if self.raise_error:
+                raise
+            self._report(event, error)
+            return None
+
+    forward.__name__ = event
+    return forward
+
+
+def _ignore(name: str) -> property:
+    return property(lambda self: bool(getattr(self.inner, name, False)))
+
+
+for _event in EVENTS:
+    setattr(GuardedHandler, _event, _sync_event(_event))
+    setattr(AsyncGuardedHandler, _event, _async_event(_event))
+for _name in _IGNORES:
+    setattr(GuardedHandler, _name, _ignore(_name))
+    setattr(AsyncGuardedHandler, _name, _ignore(_name))
+
+
+def guard(
+    handler: BaseCallbackHandler, report: Report, courier: Courier | None = None
+) -> BaseCallbackHandler:
+    """Wrap ``handler`` so its failures are reported instead of raised.
+
+    ``courier``, when given, moves a synchronous handler's events to the
+    provider's worker thread.
+    """
+    if isinstance(handler, AsyncCallbackHandler):
+        return AsyncGuardedHandler(handler, report)
+    return GuardedHandler(handler, report, courier)
