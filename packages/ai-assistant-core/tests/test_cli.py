@@ -169,3 +169,39 @@ def test_help_imports_no_provider(site: Path, run_cli: Run, tmp_path: Path) -> N
 
     assert result.returncode == 0
     assert not (tmp_path / "marker-imported").exists()
+
+
+def test_sigterm_during_a_session_still_flushes_the_providers(
+    site: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    session = subprocess.Popen(
+        [sys.executable, "-m", "ai_assistant", "-v", "chat", "--model", "scripted:"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "AI_ASSISTANT_LOAD_PROVIDERS": "recorder"},
+    )
+    assert session.stdin is not None
+    session.stdin.write("hello\n")
+    session.stdin.flush()
+    recorded = tmp_path / "recorded.jsonl"
+    deadline = time.monotonic() + 60
+    while not recorded.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+
+    session.send_signal(signal.SIGTERM)
+    _, stderr = session.communicate(timeout=30)
+
+    events = [json.loads(line)["event"] for line in recorded.read_text().splitlines()]
+    assert session.returncode == 128 + signal.SIGTERM
+    assert "Traceback" not in stderr
+    assert events[-1] == "shutdown"
+    assert events.count("shutdown") == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -196,6 +197,11 @@ class Assistant:
         self.history = history or open_history(core.history)
         self.host = host or ProviderHost(self.config, plugins=plugins)
         self.host.start()
+        if host is None:
+            # The assistant owns its host: flush and shut the providers down
+            # when it is collected or the interpreter exits, if close() was
+            # never called (close() makes this a no-op).
+            weakref.finalize(self, self.host.close)
 
     @classmethod
     def from_config(

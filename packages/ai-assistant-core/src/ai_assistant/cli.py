@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -113,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     args = build_parser().parse_args(argv)
     _setup_logging(getattr(args, "verbose", 0))
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return _dispatch(args)
     except AssistantError as error:
@@ -121,6 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """Turn SIGTERM into an exit that still flushes and shuts providers down."""
+    raise SystemExit(128 + signum)
 
 
 def _setup_logging(verbosity: int) -> None:

@@ -47,3 +47,18 @@ def ai_assistant_start():
 @hookimpl
 def ai_assistant_run_handlers(state, run):
     return [Recorder(state, run)]
+
+
+def _mark(path, event):
+    with open(path, "a") as handle:
+        handle.write(json.dumps({"event": event}) + "\n")
+
+
+@hookimpl
+def ai_assistant_flush(state):
+    _mark(state, "flush")
+
+
+@hookimpl
+def ai_assistant_shutdown(state):
+    _mark(state, "shutdown")
