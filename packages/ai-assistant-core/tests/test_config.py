@@ -210,3 +210,28 @@ def test_show_redacts_secrets_resolved_from_the_environment(
     assert keys["public_key"] == REDACTED
     assert keys["base_url"] == "http://127.0.0.1:3000"
     assert "must-not-show" not in repr(shown)
+
+
+def test_only_an_optional_variable_set_leaves_the_provider_inactive(
+    user_env: Path,
+) -> None:
+    config = load_config(write(user_env / "c.yaml", "ai_assistant: {}\n"))
+
+    with pytest.raises(ProviderNotConfigured):
+        config.provider_settings(
+            "keys", KeysSettings, {"TEST_BASE_URL": "http://127.0.0.1:1"}
+        )
+
+
+def test_a_required_variable_set_makes_missing_ones_an_error(user_env: Path) -> None:
+    config = load_config(write(user_env / "c.yaml", "ai_assistant: {}\n"))
+
+    with pytest.raises(ConfigError, match=r"\$TEST_SECRET_KEY"):
+        config.provider_settings("keys", KeysSettings, {"TEST_PUBLIC_KEY": "pk"})
+
+
+def test_secret_settings_stay_out_of_repr(user_env: Path) -> None:
+    settings = KeysSettings("pk-visible", "sk-hidden-value", "http://127.0.0.1:1")
+
+    assert "sk-hidden-value" not in repr(settings)
+    assert "pk-visible" in repr(settings)

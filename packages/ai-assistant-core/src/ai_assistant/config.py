@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ai_assistant.errors import ConfigError, ProviderNotConfigured
@@ -105,15 +105,23 @@ class Config:
             )
         return value
 
-    def provider_settings(self, name: str, schema: type | None) -> Any:
+    def provider_settings(
+        self,
+        name: str,
+        schema: type | None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Any:
         """Validate the provider's section against ``schema``.
 
         Returns the schema dataclass instance (``None`` without a schema).
         Raises :class:`ConfigError` naming the file, key and provider, or
-        :class:`ProviderNotConfigured` when the provider has no section, no
-        environment variable set, and a required value missing.
+        :class:`ProviderNotConfigured` when a required value is missing and
+        the user configured nothing for the provider: no key in its section
+        and no variable set for a required key.
         """
-        return _validate_section(self, name, schema)
+        return _validate_section(
+            self, name, schema, os.environ if environ is None else environ
+        )
 
     def show(self) -> dict[str, Any]:
         """Return the effective config with every secret redacted."""
@@ -340,7 +348,9 @@ def _section_error(
     return ConfigError(f"{config.where(full)}: {full}: {_first_line(error)}")
 
 
-def _validate_section(config: Config, name: str, schema: type | None) -> Any:
+def _validate_section(
+    config: Config, name: str, schema: type | None, environ: Mapping[str, str]
+) -> Any:
     section = config.sections.get(name)
     values = _resolve_section(config, name, section)
     if schema is None:
@@ -351,7 +361,8 @@ def _validate_section(config: Config, name: str, schema: type | None) -> Any:
             "report this to the provider's author"
         )
 
-    used_env = _fill_from_env(schema, values)
+    configured = bool(values) or _required_from_env(schema, environ)
+    _fill_from_env(schema, values, environ)
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), values)
     except OmegaConfBaseException as error:
@@ -359,9 +370,7 @@ def _validate_section(config: Config, name: str, schema: type | None) -> Any:
 
     missing = sorted(OmegaConf.missing_keys(merged))
     if missing:
-        _report_missing(
-            config, name, schema, missing, configured=bool(section) or used_env
-        )
+        _report_missing(config, name, schema, missing, configured=configured)
     try:
         return OmegaConf.to_object(merged)
     except OmegaConfBaseException as error:
@@ -386,17 +395,26 @@ def _resolve_section(
     return values
 
 
-def _fill_from_env(schema: type, values: dict[str, Any]) -> bool:
-    used = False
+def _fill_from_env(
+    schema: type, values: dict[str, Any], environ: Mapping[str, str]
+) -> None:
     for item in dataclasses.fields(schema):
         if item.name in values:
             continue
         for variable in env_names(item):
-            if os.environ.get(variable):
-                values[item.name] = os.environ[variable]
-                used = True
+            if environ.get(variable):
+                values[item.name] = environ[variable]
                 break
-    return used
+
+
+def _required_from_env(schema: type, environ: Mapping[str, str]) -> bool:
+    """Tell whether a variable is set for any required (``MISSING``) key."""
+    return any(
+        environ.get(variable)
+        for item in dataclasses.fields(schema)
+        if item.default is MISSING and item.default_factory is dataclasses.MISSING
+        for variable in env_names(item)
+    )
 
 
 def _report_missing(

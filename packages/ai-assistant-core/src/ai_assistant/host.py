@@ -200,7 +200,7 @@ class ProviderHost:
     def _configure_and_start(self, record: ProviderRecord) -> ProviderRecord:
         try:
             schema = self._call(record, "ai_assistant_config_schema")
-            settings = self.config.provider_settings(record.name, schema)
+            settings = self.config.provider_settings(record.name, schema, self.environ)
             record.state = self._call(record, "ai_assistant_start", config=settings)
         except ProviderNotConfigured as reason:
             record.status, record.reason = Status.INACTIVE, str(reason)

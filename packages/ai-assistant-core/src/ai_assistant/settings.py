@@ -48,10 +48,11 @@ def setting(
     """
     names = (env,) if isinstance(env, str) else tuple(env)
     metadata = {_ENV: names, _SECRET: secret}
+    shown = not secret  # keep secrets out of the dataclass's repr
     if isinstance(default, list | dict | set):
         factory = default.copy
-        return dataclasses.field(default_factory=factory, metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
+        return dataclasses.field(default_factory=factory, metadata=metadata, repr=shown)
+    return dataclasses.field(default=default, metadata=metadata, repr=shown)
 
 
 def env_names(field: dataclasses.Field[Any]) -> tuple[str, ...]:
