@@ -78,6 +78,16 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_env: Path) -> Pat
         modules={"scripted_model.py": source("scripted_model")},
         entry_points={"ai_assistant.model_providers": {"scripted": "scripted_model"}},
     )
+    for module, name in (
+        ("hanging_import", "hanging"),
+        ("crashing_import", "crashing"),
+    ):
+        write_distribution(
+            root,
+            f"{name}-provider",
+            modules={f"{module}.py": source(module)},
+            entry_points={"ai_assistant.callback_providers": {name: module}},
+        )
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setenv("PYTHONPATH", str(root))
     monkeypatch.setenv("RECORDER_PATH", str(tmp_path / "recorded.jsonl"))

@@ -148,19 +148,11 @@ def _load(args: argparse.Namespace) -> Config:
     )
 
 
-def _host(config: Config, *, quiet: bool) -> ProviderHost:
-    """Start the providers; ``quiet`` leaves failures for the command to show."""
+def _host(config: Config) -> ProviderHost:
     from ai_assistant.host import ProviderHost
 
     host = ProviderHost(config)
-    logger = logging.getLogger("ai_assistant")
-    level = logger.level
-    if quiet:
-        logger.setLevel(max(level, logging.ERROR))
-    try:
-        host.start()
-    finally:
-        logger.setLevel(level)
+    host.start()
     return host
 
 
@@ -168,14 +160,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     config = _load(args)
     if args.command == "config" and args.action == "show":
         return _config_show(config)
+    if args.command in {"providers", "config"}:
+        return _report(config, args)
     model = _model(config, args) if args.command == "chat" else None
     feedback = _feedback_of(args) if args.command == "feedback" else None
-    host = _host(config, quiet=args.command in {"providers", "config"})
+    host = _host(config)
     try:
-        if args.command == "providers":
-            return _providers(host, as_json=args.json)
-        if args.command == "config":
-            return _config_check(config, host)
         _refuse_when_strict(config, host)
         if feedback is not None:
             return _feedback(host, feedback)
@@ -183,6 +173,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _chat(config, host, model, args)
     finally:
         host.close()
+
+
+def _report(config: Config, args: argparse.Namespace) -> int:
+    """Run ``providers`` or ``config check`` on a child process's findings."""
+    import os
+
+    from ai_assistant.probe import probe
+
+    path = str(config.path) if config.path else None
+    found = probe(path, getattr(args, "options", []), os.environ)
+    for warning in found.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    if args.command == "providers":
+        return _providers(config, found.rows, found.problems, as_json=args.json)
+    return _config_check(config, found.rows, found.problems)
 
 
 def _refuse_when_strict(config: Config, host: ProviderHost) -> None:
@@ -198,34 +203,28 @@ def _config_show(config: Config) -> int:
     return 0
 
 
-def _show_warnings(host: ProviderHost) -> None:
-    for warning in host.warnings:
-        print(f"{PROG}: warning: {warning}", file=sys.stderr)
-
-
-def _config_check(config: Config, host: ProviderHost) -> int:
-    _show_warnings(host)
-    problems = host.problems()
+def _config_check(
+    config: Config, rows: list[dict[str, Any]], problems: list[str]
+) -> int:
     for problem in problems:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
     if problems:
         return EXIT_FAILED
-    active = ", ".join(record.name for record in host.active) or "none"
-    print(f"{config.source}: ok (active providers: {active})")
+    active = ", ".join(row["name"] for row in rows if row["status"] == "active")
+    print(f"{config.source}: ok (active providers: {active or 'none'})")
     return 0
 
 
-def _providers(host: ProviderHost, *, as_json: bool) -> int:
-    _show_warnings(host)
-    rows = [record.as_dict() for record in host.records]
+def _providers(
+    config: Config, rows: list[dict[str, Any]], problems: list[str], *, as_json: bool
+) -> int:
     if as_json:
         print(json.dumps(rows, indent=2))
     elif not rows:
         print("no callback providers installed")
     else:
         _print_table(rows)
-    strict = host.config.core.strict and bool(host.problems())
-    return EXIT_FAILED if strict else 0
+    return EXIT_FAILED if config.core.strict and problems else 0
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:

@@ -88,8 +88,12 @@ class ProviderHost:
         plugins: Mapping[str, object] | None = None,
         entry_points: bool = True,
         environ: Mapping[str, str] | None = None,
+        on_loading: Callable[[str, str | None, str | None], None] | None = None,
+        skip: set[str] | None = None,
     ) -> None:
         self.config = config
+        self._on_loading = on_loading
+        self._skip = skip or set()
         self.environ = os.environ if environ is None else environ
         self.warnings: list[str] = []
         self._explicit = dict(plugins or {})
@@ -128,6 +132,8 @@ class ProviderHost:
                 return
             self._started = True
             for spec in self._specs():
+                if spec.name in self._skip:
+                    continue
                 self._records[spec.name] = self._load(spec)
             self._warn_about_names()
 
@@ -163,6 +169,8 @@ class ProviderHost:
             record.status, record.reason = Status.DISABLED, off
             return record
 
+        if self._on_loading is not None:
+            self._on_loading(spec.name, spec.distribution, spec.version)
         try:
             plugin = self._explicit.get(spec.name) or spec.load()
         except Exception as error:  # noqa: BLE001 - any import failure is the provider's
@@ -271,7 +279,7 @@ class ProviderHost:
             self._warn(message)
 
     def _warn_about_names(self) -> None:
-        installed = set(self._records)
+        installed = set(self._records) | self._skip
         self._warn_all(unknown_names(installed, self.environ))
         for name in self.config.sections:
             if name not in installed:

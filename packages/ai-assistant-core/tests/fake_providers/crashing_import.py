@@ -1,0 +1,5 @@
+"""A provider whose import ends the interpreter at once."""
+
+import os
+
+os._exit(7)

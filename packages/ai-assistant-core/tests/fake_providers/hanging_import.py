@@ -1,0 +1,5 @@
+"""A provider whose import never returns."""
+
+import time
+
+time.sleep(600)
