@@ -25,6 +25,7 @@ TEST_DEPS = [
     "langchain-tests>=1.0,<2",
     "opentelemetry-proto>=1.20",
 ]
+BENCH_DEPS = ["matplotlib>=3.8", "psutil>=5.9", "pyinstrument>=4.6"]
 
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "venv"
@@ -87,3 +88,17 @@ def demo(session: nox.Session) -> None:
         "print(f'logging provider: {len(lines)} events in {default_path()}; "
         "last llm_end usage: {end[\"usage\"]}')",
     )
+
+
+@nox.session(reuse_venv=True)
+def bench(session: nox.Session) -> None:
+    """Measure what providers cost a run, start-up, memory and the embedded model.
+
+    Not part of the tests. Variants run side by side in alternating rounds;
+    the table is printed and the raw figures and the plot are written to
+    docs/performance/. ``nox -s bench -- --quick`` runs fewer rounds;
+    ``nox -s bench -- --only dispatch,startup`` runs some parts only.
+    """
+    _install_workspace(session)
+    session.install(*BENCH_DEPS)
+    session.run("python", "-m", "benchmarks", *session.posargs)
