@@ -81,6 +81,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_env: Path) -> Pat
     for module, name in (
         ("hanging_import", "hanging"),
         ("crashing_import", "crashing"),
+        ("fragile_provider", "fragile"),
     ):
         write_distribution(
             root,

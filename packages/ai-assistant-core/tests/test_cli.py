@@ -205,3 +205,19 @@ def test_sigterm_during_a_session_still_flushes_the_providers(
     assert "Traceback" not in stderr
     assert events[-1] == "shutdown"
     assert events.count("shutdown") == 1
+
+
+def test_c4_chat_reports_a_failing_handler_once_and_counts_it(
+    site: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AI_ASSISTANT_LOAD_PROVIDERS", "fragile,recorder")
+
+    result = run_cli("chat", "--model", "scripted:", "Capital of France?")
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == "Paris is the capital of France."
+    assert result.stderr.count("token handler broke") == 1
+    counts = [line for line in result.stderr.splitlines() if "failures so far" in line]
+    assert len(counts) == 1
+    assert "provider 'fragile':" in counts[0]
+    assert "on_llm_new_token x" in counts[0]

@@ -309,7 +309,8 @@ def _answer(
         raise
     except Exception as error:  # noqa: BLE001 - the model failed; say so in one line
         raise AssistantError(
-            f"model {assistant.model_id!r} failed: {type(error).__name__}: {error}"
+            f"the answer from {assistant.model_id!r} failed: "
+            f"{type(error).__name__}: {_first(error)}"
         ) from None
     assert stream.result is not None
     if as_json:
@@ -317,7 +318,27 @@ def _answer(
     else:
         print()
     assistant.host.flush()
+    _show_failure_counts(assistant.host)
     return 0
+
+
+def _first(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _show_failure_counts(host: ProviderHost) -> None:
+    """Print one line per provider that failed at something during this process."""
+    for record in host.records:
+        if record.status.value != "active" or not record.failures:
+            continue
+        kinds = ", ".join(f"{kind} x{count}" for kind, count in record.failures.items())
+        total = sum(record.failures.values())
+        print(
+            f"{PROG}: warning: provider {record.name!r}: {total} failures so far "
+            f"({kinds})",
+            file=sys.stderr,
+        )
 
 
 def _session(assistant: Assistant, args: argparse.Namespace) -> int:
