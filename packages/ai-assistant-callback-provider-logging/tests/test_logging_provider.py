@@ -168,3 +168,19 @@ def test_unwritable_path_fails_the_provider_with_one_line(home: Path) -> None:
     assert str(record.status) == "failed"
     assert "callbacks.logging.path: cannot open" in record.reason
     assert "\n" not in record.reason
+
+
+def test_records_stay_off_stderr_when_the_application_configures_no_logging() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, ai_assistant_logging.sink\n"
+        "logging.getLogger('ai_assistant.events').warning('llm_error')\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+
+    assert "llm_error" not in result.stderr

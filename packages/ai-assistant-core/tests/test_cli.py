@@ -221,3 +221,31 @@ def test_c4_chat_reports_a_failing_handler_once_and_counts_it(
     assert len(counts) == 1
     assert "provider 'fragile':" in counts[0]
     assert "on_llm_new_token x" in counts[0]
+
+
+def test_c7_one_shot_chat_flushes_and_shuts_down_exactly_once(
+    site: Path, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AI_ASSISTANT_LOAD_PROVIDERS", "recorder")
+
+    result = run_cli("chat", "--model", "scripted:", "hi")
+
+    events = [
+        json.loads(line)["event"]
+        for line in (tmp_path / "recorded.jsonl").read_text().splitlines()
+    ]
+    assert result.returncode == 0
+    assert events.count("flush") == 1 and events.count("shutdown") == 1
+    assert events[-2:] == ["flush", "shutdown"]
+
+
+@pytest.mark.parametrize("score", ["nan", "inf", ""])
+def test_feedback_rejects_scores_that_are_not_finite_or_empty(
+    site: Path, run_cli: Run, score: str
+) -> None:
+    run_id = "6f1c2b8e-2f7a-4f59-9d43-0d1f0e7c9a11"
+
+    result = run_cli("feedback", run_id, "--score", score)
+
+    assert result.returncode == 2
+    assert "give a finite number or a label" in one_error_line(result)

@@ -14,6 +14,10 @@ __all__ = ["LOGGER_NAME", "EventSink", "default_path"]
 
 LOGGER_NAME: Final = "ai_assistant.events"
 
+# Records reach whatever handlers the application configures; without any,
+# they go nowhere rather than to Python's last-resort stderr handler.
+logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
+
 
 def default_path() -> str:
     """Return ``events.jsonl`` in the user log directory."""

@@ -27,6 +27,7 @@ from langchain_core.runnables import RunnableConfig, RunnableLambda
 
 from ai_assistant.config import Config, load_config
 from ai_assistant.context import Feedback, RunContext, new_run_id
+from ai_assistant.errors import AssistantError
 from ai_assistant.history import History, open_history
 from ai_assistant.host import ProviderHost
 from ai_assistant.models import resolve_model
@@ -294,6 +295,11 @@ class Assistant:
         tags: Sequence[str],
         run_id: uuid.UUID | None,
     ) -> tuple[_Turn, RunnableLambda[Any, str], RunnableConfig]:
+        if self.host.closed:
+            raise AssistantError(
+                "this assistant was closed, so its providers record nothing; "
+                "create a new Assistant"
+            )
         run = RunContext(
             run_id=run_id or new_run_id(),
             run_name=run_name or RUN_NAME,
@@ -302,7 +308,10 @@ class Assistant:
             conversation_id=conversation_id or uuid.uuid4().hex,
             tags=(TAG, f"model:{self.model_id}", *tags),
         )
-        past = self.history.load(run.conversation_id or "")
+        past = recent(
+            self.history.load(run.conversation_id or ""),
+            self.config.core.history.max_messages,
+        )
         turn = _Turn(run=run, history=past, new=[HumanMessage(content=prompt)])
         # RunnableLambda streams generator functions chunk by chunk; its
         # type hints only describe plain functions, hence the casts.
@@ -384,6 +393,18 @@ class Assistant:
             turn.run.conversation_id or "", str(turn.run.run_id), turn.new
         )
         return turn.result()
+
+
+def recent(messages: list[BaseMessage], limit: int) -> list[BaseMessage]:
+    """Return at most ``limit`` latest messages, starting at a user message.
+
+    Starting at a user message keeps tool results with the request that
+    asked for them.
+    """
+    kept = messages[-limit:] if limit > 0 else []
+    while kept and not isinstance(kept[0], HumanMessage):
+        kept.pop(0)
+    return kept
 
 
 def core_metadata(run: RunContext) -> dict[str, Any]:

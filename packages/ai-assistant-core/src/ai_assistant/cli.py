@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -28,9 +29,11 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 PROG: Final = "ai-assistant"
+EVENTS_LOGGER: Final = "ai_assistant.events"
 EXIT_ERROR: Final = 2
 EXIT_FAILED: Final = 1
 EXIT_INTERRUPTED: Final = 130
+EXIT_BROKEN_PIPE: Final = 141
 
 
 class _Formatter(logging.Formatter):
@@ -123,6 +126,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as error:
+        print(
+            f"{PROG}: error: cannot write the output: {error.strerror}", file=sys.stderr
+        )
+        return EXIT_ERROR
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -133,6 +145,9 @@ def _terminate(signum: int, frame: object) -> None:
 def _setup_logging(verbosity: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
+    if not verbosity:
+        # Event records (ai_assistant.events) are for -v and for files.
+        handler.addFilter(lambda record: not record.name.startswith(EVENTS_LOGGER))
     root = logging.getLogger("ai_assistant")
     root.handlers[:] = [handler]
     root.propagate = False
@@ -224,7 +239,14 @@ def _providers(
         print("no callback providers installed")
     else:
         _print_table(rows)
-    return EXIT_FAILED if config.core.strict and problems else 0
+    if config.core.strict and problems:
+        print(
+            f"{PROG}: error: {len(problems)} provider(s) failed and "
+            f"strict: true is set in {config.source}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return 0
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
@@ -243,6 +265,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def _feedback_of(args: argparse.Namespace) -> Feedback:
+    import math
     import uuid
 
     from ai_assistant.context import Feedback
@@ -258,14 +281,22 @@ def _feedback_of(args: argparse.Namespace) -> Feedback:
     try:
         value = float(args.score)
     except ValueError:
-        value = args.score
+        value = args.score.strip()
+    if value == "" or (isinstance(value, float) and not math.isfinite(value)):
+        raise AssistantError(
+            f"--score {args.score!r}: give a finite number or a label such as 'good'"
+        )
     return Feedback(run_id, value, name=args.name, comment=args.comment)
 
 
 def _feedback(host: ProviderHost, feedback: Feedback) -> int:
     outcome = host.score(feedback)
     if not outcome:
-        print(f"{PROG}: warning: no active provider records scores", file=sys.stderr)
+        print(
+            f"{PROG}: warning: no active provider records scores; the score was "
+            "not saved anywhere",
+            file=sys.stderr,
+        )
     failed = [name for name, error in outcome.items() if error]
     return EXIT_FAILED if failed else 0
 
@@ -286,9 +317,13 @@ def _chat(
     from ai_assistant.assistant import Assistant
 
     assistant = Assistant(config, model_id=model[0], model=model[1], host=host)
-    if args.prompt is not None:
-        return _answer(assistant, args.prompt, args, as_json=args.json)
-    return _session(assistant, args)
+    if args.prompt is None:
+        return _session(assistant, args)
+    _answer(assistant, args.prompt, args, as_json=args.json)
+    # A one-shot run ends here: deliver what providers hold before exiting.
+    host.close()
+    _show_failure_counts(host)
+    return 0
 
 
 def _answer(
@@ -302,12 +337,11 @@ def _answer(
             if not as_json:
                 sys.stdout.write(chunk)
                 sys.stdout.flush()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, AssistantError, OSError):
         stream.close()
         raise
-    except AssistantError:
-        raise
     except Exception as error:  # noqa: BLE001 - the model failed; say so in one line
+        stream.close()
         raise AssistantError(
             f"the answer from {assistant.model_id!r} failed: "
             f"{type(error).__name__}: {_first(error)}"
@@ -317,8 +351,6 @@ def _answer(
         print(json.dumps(stream.result.as_dict()))
     else:
         print()
-    assistant.host.flush()
-    _show_failure_counts(assistant.host)
     return 0
 
 
@@ -363,6 +395,8 @@ def _session(assistant: Assistant, args: argparse.Namespace) -> int:
                 _answer(assistant, prompt, args, as_json=False)
             except KeyboardInterrupt:
                 print("\n(answer cancelled)", file=sys.stderr)
+            except AssistantError as error:
+                print(f"{PROG}: error: {error}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ai_assistant.errors import ConfigError, ProviderNotConfigured
-from ai_assistant.settings import env_names, is_secret_key, redact
+from ai_assistant.settings import SECRET_MARK, env_names, redact
 
 __all__ = [
     "CONFIG_ENV",
@@ -46,10 +46,16 @@ _SEED_ENV: Final = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 @dataclass
 class HistorySettings:
-    """Where conversations are kept: ``sqlite`` (default) or ``memory``."""
+    """Where conversations are kept: ``sqlite`` (default) or ``memory``.
+
+    ``max_messages`` bounds how much of a conversation is sent to the model
+    with each turn (the most recent messages, starting at a user message);
+    everything stays in the store.
+    """
 
     backend: str = "sqlite"
     path: str | None = None
+    max_messages: int = 40
 
 
 @dataclass
@@ -151,6 +157,11 @@ def find_config_file(
     ):
         if value:
             path = Path(value).expanduser()
+            if path.exists() and not path.is_file():
+                raise ConfigError(
+                    f"{path}: not a regular file (named by {origin}); "
+                    "name a YAML file instead"
+                )
             if not path.is_file():
                 raise ConfigError(
                     f"{path}: config file not found (named by {origin}); "
@@ -186,7 +197,11 @@ def load_config(
     found = find_config_file(path, environ=environ)
     text = _read(found) if found else ""
     tree, lines = _parse(text, found)
-    root = OmegaConf.create(tree)
+    try:
+        root = OmegaConf.create(tree)
+    except (OmegaConfBaseException, ValueError, TypeError) as error:
+        where = str(found) if found else "config"
+        raise ConfigError(f"{where}: unsupported value: {_first_line(error)}") from None
     for item in overrides:
         _apply_override(root, item)
     return _build(root, found, lines)
@@ -203,15 +218,22 @@ def _read(path: Path) -> str:
 def _parse(text: str, path: Path | None) -> tuple[dict[str, Any], dict[str, int]]:
     where = str(path) if path else "config"
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = _Loader(text).get_single_data() if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f":{mark.line + 1}" if mark else ""
         problem = error.problem or error.context or "invalid YAML"
         raise ConfigError(f"{where}{line}: YAML syntax error: {problem}") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"{where}: YAML syntax error: {error}") from None
+        raise ConfigError(f"{where}: YAML syntax error: {_first_line(error)}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: YAML aliases refer to themselves") from None
+    if _expanded_size(data, {}) > _MAX_VALUES:
+        raise ConfigError(
+            f"{where}: more than {_MAX_VALUES} values once YAML aliases are "
+            "expanded; write the settings out instead of nesting aliases"
+        )
 
     if data is None:
         return {}, {}
@@ -225,6 +247,35 @@ def _parse(text: str, path: Path | None) -> tuple[dict[str, Any], dict[str, int]
     lines: dict[str, int] = {}
     _collect_lines(node, "", lines)
     return _translate(body), lines
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with dates left as strings (``release: 2024-06-01``)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_MAX_VALUES: Final = 100_000
+
+
+def _expanded_size(value: Any, seen: dict[int, int]) -> int:
+    """Count values as they would be after expanding aliases, without expanding."""
+    if not isinstance(value, dict | list):
+        return 1
+    known = seen.get(id(value))
+    if known is not None:
+        return known
+    seen[id(value)] = _MAX_VALUES + 1  # a cycle counts as too large
+    items = value.values() if isinstance(value, dict) else value
+    total = 1
+    for item in items:
+        total += _expanded_size(item, seen)
+        if total > _MAX_VALUES:
+            break
+    seen[id(value)] = total
+    return total
 
 
 def snake_case(key: str) -> str:
@@ -302,8 +353,9 @@ def _to_settings(
     try:
         merged = OmegaConf.merge(OmegaConf.structured(CoreSettings), node)
         settings = OmegaConf.to_object(merged)
-    except OmegaConfBaseException as error:
-        key = f"{ROOT}.{error.full_key}" if getattr(error, "full_key", None) else ROOT
+    except (OmegaConfBaseException, ValueError, TypeError) as error:
+        full_key = getattr(error, "full_key", None)
+        key = f"{ROOT}.{full_key}" if full_key else ROOT
         line = lines.get(key)
         location = f"{where}:{line}" if line and path else where
         raise ConfigError(f"{location}: {key}: {_first_line(error)}") from None
@@ -403,7 +455,8 @@ def _fill_from_env(
             continue
         for variable in env_names(item):
             if environ.get(variable):
-                values[item.name] = environ[variable]
+                # A value from the environment is data, never an interpolation.
+                values[item.name] = environ[variable].replace("${", "\\${")
                 break
 
 
@@ -428,7 +481,9 @@ def _report_missing(
         wanted.append(f"callbacks.{name}.{key}{hint}")
     if not configured:
         raise ProviderNotConfigured("not configured: set " + ", ".join(wanted))
-    secret = any(is_secret_key(key, fields.get(key)) for key in missing)
+    secret = any(
+        key in fields and fields[key].metadata.get(SECRET_MARK) for key in missing
+    )
     what = "required secret" if secret else "required setting"
     where = config.where(f"{ROOT}.callbacks.{name}")
     raise ConfigError(f"{where}: {what} missing: set {', '.join(wanted)}")

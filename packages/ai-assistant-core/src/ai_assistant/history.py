@@ -18,9 +18,16 @@ from typing import Protocol
 from langchain_core.messages import BaseMessage, messages_from_dict, messages_to_dict
 
 from ai_assistant.config import HistorySettings
-from ai_assistant.errors import ConfigError
+from ai_assistant.errors import AssistantError, ConfigError
 
-__all__ = ["History", "MemoryHistory", "SqliteHistory", "open_history"]
+__all__ = ["History", "HistoryError", "MemoryHistory", "SqliteHistory", "open_history"]
+
+_BUSY_SECONDS = 10.0
+
+
+class HistoryError(AssistantError):
+    """The history store could not be read or written."""
+
 
 _SELECT = "SELECT message FROM messages WHERE conversation_id = ? ORDER BY position"
 _NEXT_POSITION = (
@@ -71,7 +78,12 @@ class SqliteHistory:
         self.path = Path(path).expanduser()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False)
+            self._db = sqlite3.connect(
+                self.path,
+                check_same_thread=False,
+                timeout=_BUSY_SECONDS,
+                isolation_level=None,
+            )
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS messages ("
                 " conversation_id TEXT NOT NULL,"
@@ -81,7 +93,6 @@ class SqliteHistory:
                 " created_at TEXT NOT NULL DEFAULT (datetime('now')),"
                 " PRIMARY KEY (conversation_id, position))"
             )
-            self._db.commit()
         except (OSError, sqlite3.Error) as error:
             raise ConfigError(
                 f"{self.path}: cannot open the history database ({error}); set "
@@ -90,29 +101,42 @@ class SqliteHistory:
         self._lock = threading.Lock()
 
     def load(self, conversation_id: str) -> list[BaseMessage]:
-        with self._lock:
-            rows = self._db.execute(
-                _SELECT,
-                (conversation_id,),
-            ).fetchall()
+        try:
+            with self._lock:
+                rows = self._db.execute(_SELECT, (conversation_id,)).fetchall()
+        except sqlite3.Error as error:
+            raise HistoryError(
+                f"{self.path}: cannot read the history: {error}"
+            ) from None
         return messages_from_dict([json.loads(row[0]) for row in rows])
 
     def append(
         self, conversation_id: str, run_id: str, messages: Sequence[BaseMessage]
     ) -> None:
         encoded = [json.dumps(item) for item in messages_to_dict(list(messages))]
-        with self._lock, self._db:
-            (start,) = self._db.execute(
-                _NEXT_POSITION,
-                (conversation_id,),
-            ).fetchone()
-            self._db.executemany(
-                _INSERT,
-                [
-                    (conversation_id, start + i, run_id, text)
-                    for i, text in enumerate(encoded)
-                ],
-            )
+        try:
+            with self._lock:
+                self._append(conversation_id, run_id, encoded)
+        except sqlite3.Error as error:
+            raise HistoryError(
+                f"{self.path}: the answer was not saved to the history: {error}"
+            ) from None
+
+    def _append(self, conversation_id: str, run_id: str, encoded: list[str]) -> None:
+        # BEGIN IMMEDIATE takes the write lock before reading the next
+        # position, so processes appending to one conversation take turns.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            (start,) = self._db.execute(_NEXT_POSITION, (conversation_id,)).fetchone()
+            rows = [
+                (conversation_id, start + i, run_id, text)
+                for i, text in enumerate(encoded)
+            ]
+            self._db.executemany(_INSERT, rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the database connection."""

@@ -31,11 +31,13 @@ from ai_assistant.discovery import (
     unknown_names,
 )
 from ai_assistant.errors import ConfigError, ProviderNotConfigured
-from ai_assistant.isolation import Courier, guard
+from ai_assistant.isolation import PASSING, Courier, guard
 
 __all__ = ["ProviderHost", "ProviderRecord", "Status"]
 
 logger = logging.getLogger("ai_assistant")
+# Of the exit deadline, flushing gets this share; shutting down the rest.
+_FLUSH_SHARE = 0.8
 
 
 class Status(enum.StrEnum):
@@ -113,6 +115,11 @@ class ProviderHost:
         return [self._records[name] for name in sorted(self._records)]
 
     @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run; closed providers record nothing."""
+        return self._closed
+
+    @property
     def active(self) -> list[ProviderRecord]:
         """The providers whose start-up succeeded."""
         return [r for r in self.records if r.status is Status.ACTIVE]
@@ -154,6 +161,10 @@ class ProviderHost:
 
     def _load(self, spec: ProviderSpec) -> ProviderRecord:
         record = ProviderRecord(spec.name, spec.distribution, spec.version)
+        off = switched_off(spec.name, self.environ)
+        if off:
+            record.status, record.reason = Status.DISABLED, off
+            return record
         try:
             enabled = self.config.section_enabled(spec.name)
         except ConfigError as error:
@@ -164,16 +175,14 @@ class ProviderHost:
                 f"enabled: false in {self.config.source}",
             )
             return record
-        off = switched_off(spec.name, self.environ)
-        if off:
-            record.status, record.reason = Status.DISABLED, off
-            return record
 
         if self._on_loading is not None:
             self._on_loading(spec.name, spec.distribution, spec.version)
         try:
             plugin = self._explicit.get(spec.name) or spec.load()
-        except Exception as error:  # noqa: BLE001 - any import failure is the provider's
+        except PASSING:
+            raise
+        except BaseException as error:  # noqa: BLE001 - even SystemExit is the provider's
             return self._fail(
                 record, "import", f"import of {spec.value} failed: {_describe(error)}"
             )
@@ -201,7 +210,8 @@ class ProviderHost:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             return (
                 f"implements unknown hook {caller.name!r}{hint} (it may target "
-                f"another version of ai-assistant-core than this one)"
+                "another version of ai-assistant-core than this one, "
+                f"{_core_version()})"
             )
         return None
 
@@ -216,7 +226,9 @@ class ProviderHost:
         except ConfigError as error:
             self._fail(record, "config", str(error))
             return self._unregister(record)
-        except Exception as error:  # noqa: BLE001 - start failures are the provider's
+        except PASSING:
+            raise
+        except BaseException as error:  # noqa: BLE001 - start failures are the provider's
             self._fail(record, "start", f"start failed: {_describe(error)}")
             return self._unregister(record)
         delivery = self._safe(
@@ -246,9 +258,16 @@ class ProviderHost:
         return record
 
     def _call(self, record: ProviderRecord, hook: str, **kwargs: Any) -> Any:
-        for impl in getattr(self._manager.hook, hook).get_hookimpls():
+        impl = self._impl(record, hook)
+        if impl is None:
+            return None
+        return impl.function(*[kwargs[name] for name in impl.argnames])
+
+    def _impl(self, record: ProviderRecord, hook: str) -> pluggy.HookImpl | None:
+        caller: pluggy.HookCaller = getattr(self._manager.hook, hook)
+        for impl in caller.get_hookimpls():
             if impl.plugin is record.plugin:
-                return impl.function(*[kwargs[name] for name in impl.argnames])
+                return impl
         return None
 
     def _fail(self, record: ProviderRecord, kind: str, reason: str) -> ProviderRecord:
@@ -310,7 +329,7 @@ class ProviderHost:
                 state=record.state,
                 run=run,
             )
-            for handler in made or ():
+            for handler in self._handler_list(record, made):
                 if isinstance(handler, BaseCallbackHandler):
                     handlers.append(
                         guard(handler, self._reporter(record), record.courier)
@@ -331,6 +350,23 @@ class ProviderHost:
             )
             self._merge(record, extra or {}, metadata, owners)
         return handlers, metadata
+
+    def _handler_list(self, record: ProviderRecord, made: Any) -> list[Any]:
+        from langchain_core.callbacks import BaseCallbackHandler
+
+        if made is None:
+            return []
+        if isinstance(made, BaseCallbackHandler):
+            return [made]
+        if isinstance(made, list | tuple):
+            return list(made)
+        self.report(
+            record,
+            "handlers",
+            f"ai_assistant_run_handlers returned {type(made).__name__}; expected a "
+            "list of LangChain callback handlers",
+        )
+        return []
 
     def _merge(
         self,
@@ -362,7 +398,9 @@ class ProviderHost:
     def _safe(self, record: ProviderRecord, kind: str, hook: str, **kwargs: Any) -> Any:
         try:
             return self._call(record, hook, **kwargs)
-        except Exception as error:  # noqa: BLE001 - isolate the provider
+        except PASSING:
+            raise
+        except BaseException as error:  # noqa: BLE001 - isolate the provider
             self.report(record, kind, f"{hook} failed: {_describe(error)}")
             return None
 
@@ -371,12 +409,16 @@ class ProviderHost:
         self.start()
         outcome: dict[str, str | None] = {}
         for record in self.active:
+            if self._impl(record, "ai_assistant_score") is None:
+                continue
             try:
                 self._call(
                     record, "ai_assistant_score", state=record.state, feedback=feedback
                 )
                 outcome[record.name] = None
-            except Exception as error:  # noqa: BLE001 - isolate the provider
+            except PASSING:
+                raise
+            except BaseException as error:  # noqa: BLE001 - isolate the provider
                 reason = f"ai_assistant_score failed: {_describe(error)}"
                 self.report(record, "score", reason)
                 outcome[record.name] = reason
@@ -399,8 +441,8 @@ class ProviderHost:
             self._closed = True
         budget = self.config.core.flush_deadline if deadline is None else deadline
         began = time.monotonic()
-        self.flush(budget)
-        left = max(0.1, budget - (time.monotonic() - began))
+        self.flush(budget * _FLUSH_SHARE)
+        left = budget - (time.monotonic() - began)
         self._each_until("shutdown", self._shutdown_one, left)
 
     def _flush_one(self, record: ProviderRecord, budget: float) -> None:
@@ -450,6 +492,12 @@ class ProviderHost:
                     f"{kind} did not finish within {budget:g} s; data it still "
                     "held may be lost",
                 )
+
+
+def _core_version() -> str:
+    from ai_assistant import __version__
+
+    return __version__
 
 
 def _one_line(error: BaseException) -> str:

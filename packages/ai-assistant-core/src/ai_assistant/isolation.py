@@ -18,6 +18,7 @@ per token and giving each event its own copied context.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import time
@@ -61,6 +62,8 @@ _IGNORES: Final = (
     "ignore_custom_event",
 )
 _STOP: Final = object()
+# Interrupts and task cancellation belong to the user, never to a provider.
+PASSING: Final = (KeyboardInterrupt, asyncio.CancelledError)
 
 
 class Courier:
@@ -109,7 +112,7 @@ class Courier:
                 method, event, args, kwargs = item
                 try:
                     method(*args, **kwargs)
-                except Exception as error:  # noqa: BLE001 - the provider's failure
+                except BaseException as error:  # noqa: BLE001 - the provider's failure
                     self.report(event, error)
             finally:
                 self._queue.task_done()
@@ -179,6 +182,10 @@ def _sync_event(event: str) -> Callable[..., Any]:
     def forward(self: GuardedHandler, *args: Any, **kwargs: Any) -> Any:
         method = getattr(self.inner, event)
         if self._courier is not None:
+            if event == "on_chat_model_start" and not _implements_chat_start(
+                self.inner
+            ):
+                raise NotImplementedError  # LangChain falls back to on_llm_start
             self._courier.send(method, event, args, kwargs)
             return None
         try:
@@ -187,7 +194,9 @@ def _sync_event(event: str) -> Callable[..., Any]:
             if event == "on_chat_model_start":
                 raise  # LangChain falls back to on_llm_start
             return None
-        except Exception as error:
+        except PASSING:
+            raise
+        except BaseException as error:
             if self.raise_error:
                 raise
             self._report(event, error)
@@ -205,7 +214,9 @@ def _async_event(event: str) -> Callable[..., Any]:
             if event == "on_chat_model_start":
                 raise
             return None
-        except Exception as error:
+        except PASSING:
+            raise
+        except BaseException as error:
             if self.raise_error:
                 raise
             self._report(event, error)
@@ -216,7 +227,19 @@ def _async_event(event: str) -> Callable[..., Any]:
 
 
 def _ignore(name: str) -> property:
-    return property(lambda self: bool(getattr(self.inner, name, False)))
+    def read(self: GuardedHandler | AsyncGuardedHandler) -> bool:
+        try:
+            return bool(getattr(self.inner, name, False))
+        except Exception as error:  # noqa: BLE001 - a broken property is the provider's
+            self._report(name, error)
+            return False
+
+    return property(read)
+
+
+def _implements_chat_start(handler: BaseCallbackHandler) -> bool:
+    own = getattr(type(handler), "on_chat_model_start", None)
+    return own is not None and own is not BaseCallbackHandler.on_chat_model_start
 
 
 for _event in EVENTS:

@@ -21,12 +21,20 @@ from typing import Any, Final
 
 from omegaconf import MISSING
 
-__all__ = ["MISSING", "REDACTED", "env_names", "is_secret_key", "redact", "setting"]
+__all__ = [
+    "MISSING",
+    "REDACTED",
+    "SECRET_MARK",
+    "env_names",
+    "is_secret_key",
+    "redact",
+    "setting",
+]
 
 REDACTED: Final = "**********"
 
 _ENV: Final = "ai_assistant.env"
-_SECRET: Final = "ai_assistant.secret"
+SECRET_MARK: Final = "ai_assistant.secret"
 _SECRET_WORDS: Final = re.compile(
     r"secret|password|passwd|token|api_?key|private|credential|auth|_key$",
     re.IGNORECASE,
@@ -47,7 +55,7 @@ def setting(
     mutable default (list, dict) is copied for each instance.
     """
     names = (env,) if isinstance(env, str) else tuple(env)
-    metadata = {_ENV: names, _SECRET: secret}
+    metadata = {_ENV: names, SECRET_MARK: secret}
     shown = not secret  # keep secrets out of the dataclass's repr
     if isinstance(default, list | dict | set):
         factory = default.copy
@@ -63,7 +71,7 @@ def env_names(field: dataclasses.Field[Any]) -> tuple[str, ...]:
 
 def is_secret_key(name: str, field: dataclasses.Field[Any] | None = None) -> bool:
     """Tell whether a key holds a secret, by declaration or by its name."""
-    if field is not None and field.metadata.get(_SECRET):
+    if field is not None and field.metadata.get(SECRET_MARK):
         return True
     return bool(_SECRET_WORDS.search(name))
 

@@ -1,7 +1,8 @@
 """A provider whose handler raises on every streamed token."""
 
-from ai_assistant import hookimpl
 from langchain_core.callbacks import BaseCallbackHandler
+
+from ai_assistant import hookimpl
 
 
 class Fragile(BaseCallbackHandler):
