@@ -11,6 +11,12 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -23,11 +29,14 @@ from typing import Any
 import pytest
 
 from ai_assistant import Assistant
-from ai_assistant.testing import make_assistant, write_config
+from ai_assistant.config import load_config
+from ai_assistant.host import ProviderHost
+from ai_assistant.testing import make_assistant, write_config, write_distribution
 
 TRACES_PATH = "/api/public/otel/v1/traces"
 SCORES_PATH = "/api/public/scores"
 SECRET_KEY = "sk-lf-test-Zq8wX3vR5tY7uI9o"
+LOOPBACK_URL = re.compile(r"http://127\.0\.0\.1:\d+")
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,17 @@ class Span:
     span_id: str
     parent_span_id: str
     attributes: dict[str, Any]
+    status_message: str = ""
+    events: tuple[str, ...] = ()
+
+    def json(self, key: str) -> Any:
+        """Return the JSON-encoded attribute ``key`` decoded."""
+        return json.loads(self.attributes[key])
+
+    def sent_text(self) -> str:
+        """Return every text of the span that left the process, joined."""
+        values = [str(value) for value in self.attributes.values()]
+        return "\n".join([self.name, self.status_message, *self.events, *values])
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,12 @@ class LoopbackLangfuse:
         """Return the spans received with one name."""
         return [span for span in self.spans if span.name == name]
 
+    def wait_for(self, count: int, timeout: float = 5.0) -> None:
+        """Wait until ``count`` spans have arrived (background delivery)."""
+        end = time.monotonic() + timeout
+        while len(self.spans) < count and time.monotonic() < end:
+            time.sleep(0.02)
+
 
 def _any_value(value: Any) -> Any:
     kind = value.WhichOneof("value")
@@ -103,6 +129,12 @@ def _decode_spans(body: bytes) -> list[Span]:
             span_id=span.span_id.hex(),
             parent_span_id=span.parent_span_id.hex(),
             attributes={item.key: _any_value(item.value) for item in span.attributes},
+            status_message=span.status.message,
+            events=tuple(
+                f"{event.name}: "
+                + repr({item.key: _any_value(item.value) for item in event.attributes})
+                for event in span.events
+            ),
         )
         for resource in request.resource_spans
         for scope in resource.scope_spans
@@ -177,11 +209,18 @@ class _Server(ThreadingHTTPServer):
 
 
 @pytest.fixture
-def start_server() -> Iterator[Callable[[], LoopbackLangfuse]]:
+def test_urls() -> set[str]:
+    """The loopback addresses this test's servers (or non-servers) use."""
+    return set()
+
+
+@pytest.fixture
+def start_server(test_urls: set[str]) -> Iterator[Callable[[], LoopbackLangfuse]]:
     """Return a function starting Langfuse stand-ins on 127.0.0.1.
 
-    Each gets a public key of its own: the Langfuse SDK keeps one client per
-    public key for the whole process, shared by every test.
+    Each gets a public key of its own, so that no client of an earlier test
+    (some still deliver in the background after a stalled flush) can reach
+    a later test's server.
     """
     servers: list[_Server] = []
 
@@ -192,6 +231,7 @@ def start_server() -> Iterator[Callable[[], LoopbackLangfuse]]:
         server = _Server(state)
         host, port = server.server_address[:2]
         state.url = f"http://{host}:{port}"
+        test_urls.add(state.url)
         threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
@@ -275,3 +315,126 @@ def assistant_for() -> Iterator[Callable[..., Assistant]]:
     yield build
     for assistant in built:
         assistant.close()
+
+
+MODEL_PROVIDER = '''\
+"""A model provider for the CLI tests: ``scripted:`` answers from a script."""
+
+from ai_assistant import hookimpl
+from ai_assistant.testing import ScriptedChatModel
+
+
+@hookimpl
+def ai_assistant_chat_model(model_name, options):
+    return ScriptedChatModel(answers=["Paris is the capital of France."])
+'''
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Return a function running ``ai-assistant`` in a child process.
+
+    The child sees the langfuse provider only (other installed providers are
+    switched off by name), a scripted model (``model: "scripted:"``), no
+    LANGFUSE_* variables, and a home directory of its own.
+    """
+    site = write_distribution(
+        tmp_path / "site",
+        "scripted-model-for-tests",
+        modules={"scripted_model_for_tests.py": MODEL_PROVIDER},
+        entry_points={
+            "ai_assistant.model_providers": {"scripted": "scripted_model_for_tests"}
+        },
+    )
+    home = tmp_path / "home"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("LANGFUSE_", "AI_ASSISTANT_", "XDG_"))
+    }
+    env.update(
+        PYTHONPATH=str(site),
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_DATA_HOME=str(home / "data"),
+        AI_ASSISTANT_LOAD_PROVIDERS="langfuse",
+    )
+
+    def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ai_assistant", *args],
+            env={**env, "AI_ASSISTANT_CONFIG": str(config)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture
+def run_config_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[[Path], ProviderHost]]:
+    """Return a function making ``ai_assistant.run_config()`` use a config file.
+
+    ``run_config`` builds a process-wide host from the user's config; the
+    test's host replaces it, with the langfuse provider only, and is closed
+    after the test.
+    """
+    import ai_assistant.runconfig as runconfig
+    import ai_assistant_langfuse
+
+    hosts: list[ProviderHost] = []
+
+    def use(config: Path) -> ProviderHost:
+        host = ProviderHost(
+            load_config(config),
+            plugins={"langfuse": ai_assistant_langfuse},
+            entry_points=False,
+        )
+        monkeypatch.setattr(runconfig, "_host", host)
+        hosts.append(host)
+        return host
+
+    yield use
+    for host in hosts:
+        host.close()
+
+
+@pytest.fixture
+def unreachable_url(test_urls: set[str]) -> str:
+    """An address on 127.0.0.1 where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    test_urls.add(url)
+    return url
+
+
+@pytest.fixture
+def logged_warnings(
+    caplog: pytest.LogCaptureFixture, test_urls: set[str]
+) -> Callable[[], list[str]]:
+    """Return a function listing every warning (or worse) this test caused.
+
+    Warnings about another test's server are left out: a client given up at
+    its deadline may still be delivering, and failing, in the background.
+    """
+    caplog.set_level(logging.WARNING)
+
+    def ours(message: str) -> bool:
+        named = LOOPBACK_URL.findall(message)
+        return not named or any(url in test_urls for url in named)
+
+    def messages() -> list[str]:
+        return [
+            record.getMessage()
+            for record in caplog.records
+            if record.levelno >= logging.WARNING and ours(record.getMessage())
+        ]
+
+    return messages

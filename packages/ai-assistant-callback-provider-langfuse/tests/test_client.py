@@ -1,9 +1,11 @@
-"""The provider's Langfuse client: its own, shared safely, rebuilt when closed."""
+"""The provider's Langfuse client: its own, per provider config, shared with nobody."""
 
 from __future__ import annotations
 
 import pytest
+from langfuse import Langfuse, get_client
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
 from ai_assistant_langfuse import trace_id_for
 
@@ -16,13 +18,55 @@ def _state(assistant):
 
 
 def test_the_global_opentelemetry_provider_is_left_alone(config_for, assistant_for):
+    before = trace.get_tracer_provider()
+
     assistant = assistant_for(config_for())
+    assistant.chat("Hello")
 
-    # The SDK's default would put its exporter on the global provider (or
-    # make its own provider the global one); either way they would be equal.
-    resources = _state(assistant).client._resources
+    assert trace.get_tracer_provider() is before
+    assert _state(assistant).client.tracer_provider is not before
 
-    assert resources.tracer_provider is not trace.get_tracer_provider()
+
+def test_an_applications_own_client_for_the_same_key_is_neither_used_nor_changed(
+    start_server, config_for, assistant_for
+):
+    ours, theirs = start_server(), start_server()
+    theirs.public_key = ours.public_key
+    application = Langfuse(
+        public_key=ours.public_key,
+        secret_key=ours.secret_key,
+        base_url=theirs.url,
+        tracer_provider=TracerProvider(),
+    )
+    assistant = assistant_for(config_for(server=ours))
+
+    result = assistant.chat("Hello")
+    assistant.close()
+    application.start_observation(name="application-span").end()
+    application.flush()
+
+    assert {span.name for span in ours.spans} == {"ai-assistant", "ScriptedChatModel"}
+    assert {span.trace_id for span in ours.spans} == {trace_id_for(result.run_id)}
+    assert [span.name for span in theirs.spans] == ["application-span"]
+    assert get_client(public_key=ours.public_key)._resources is application._resources
+    application.shutdown()
+
+
+def test_one_public_key_may_send_to_two_servers(
+    start_server, config_for, assistant_for
+):
+    first, second = start_server(), start_server()
+    second.public_key = first.public_key
+    one = assistant_for(config_for(server=first))
+    two = assistant_for(config_for(server=second))
+
+    one_result = one.chat("Hello")
+    two_result = two.chat("Hello")
+    one.close()
+    two.close()
+
+    assert {span.trace_id for span in first.spans} == {trace_id_for(one_result.run_id)}
+    assert {span.trace_id for span in second.spans} == {trace_id_for(two_result.run_id)}
 
 
 def test_a_closed_assistants_keys_work_again_in_a_new_one(
@@ -50,19 +94,5 @@ def test_closing_one_of_two_assistants_leaves_the_other_delivering(
     result = second.chat("Hello")
     second.close()
 
-    assert _state(second).client is _state(first).client
+    assert _state(second).client is not _state(first).client
     assert len(langfuse_server.spans_of(trace_id_for(result.run_id))) == 2
-
-
-def test_one_public_key_cannot_send_to_two_servers(
-    start_server, config_for, assistant_for
-):
-    first, elsewhere = start_server(), start_server()
-    assistant_for(config_for(server=first))
-    clash = config_for(server=first, base_url=elsewhere.url)
-
-    (record,) = assistant_for(clash).host.records
-
-    assert str(record.status) == "failed"
-    assert f"base_url {first.url}, not {elsewhere.url}" in record.reason
-    assert first.secret_key not in record.reason

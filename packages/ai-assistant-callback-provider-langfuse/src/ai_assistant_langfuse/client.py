@@ -1,195 +1,158 @@
-"""The provider's own Langfuse client, and who may shut it down.
+"""The provider's own Langfuse client: one per provider config, shared with nobody.
 
 The Langfuse SDK keeps one set of exporter, queues and threads per public
-key for the whole process, and its LangChain handler finds its client by
-that key. So a start makes sure the set behind its key is one configured
-like this provider: a set left shut down is replaced, a live one sending
-elsewhere is refused, and a set is shut down only by the last provider
-instance using it, and only if one of them built it.
+key in a process-wide registry, and hands it to whoever asks for that key.
+The provider builds its set outside that registry: it neither takes over a
+client the application made for the same key, nor lends its own to the
+application's code. The set sends through an exporter, tracer provider and
+HTTP client of the provider's own, so the process's global OpenTelemetry
+setup is left alone and every request's outcome is watched.
 
 Imported from the start hook only: it loads the Langfuse SDK.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+import atexit
+import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from importlib.metadata import version
+from typing import Any, Final
 
+import httpx
 from langfuse import Langfuse
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import Sampler, TraceIdRatioBased
 
-from ai_assistant import ConfigError
-from ai_assistant.settings import redact
-from ai_assistant_langfuse.delivery import DeliveryReport, WatchedTracerProvider
-from ai_assistant_langfuse.settings import SECTION, LangfuseSettings
+from ai_assistant_langfuse.delivery import (
+    DeliveryReport,
+    WatchedExporter,
+    WatchedSession,
+    WatchedTransport,
+    quiet_exporter_logs,
+)
+from ai_assistant_langfuse.settings import LangfuseSettings
 
-__all__ = ["LangfuseState", "acquire", "release"]
+__all__ = ["OwnClient", "build"]
 
-
-@dataclass(eq=False)
-class LangfuseState:
-    """What the start hook returns and every later hook receives."""
-
-    client: Langfuse
-    settings: LangfuseSettings
-    report: DeliveryReport
-    released: bool = False
-    stalled: bool = False
-
-    @property
-    def public_key(self) -> str:
-        """The key the LangChain handler uses to find :attr:`client`."""
-        return self.settings.public_key
-
-    @property
-    def server(self) -> str:
-        """The Langfuse server, fit for messages."""
-        return self.report.base_url
+TRACES_PATH: Final = "/api/public/otel/v1/traces"
 
 
 @dataclass(eq=False)
-class _Lease:
-    client: Langfuse
+class OwnClient:
+    """A Langfuse client with the tracer provider and HTTP client it sends through."""
+
+    langfuse: Langfuse
+    tracer_provider: TracerProvider
+    http: httpx.Client
     report: DeliveryReport
-    tracer_provider: WatchedTracerProvider | None
-    built_here: bool
-    users: int = 1
+    sampler: Sampler | None = None
+
+    def keeps(self, trace_id: str) -> bool:
+        """Tell whether the trace ``trace_id`` is sampled; the same in any process."""
+        if self.sampler is None:
+            return True
+        decision = self.sampler.should_sample(None, int(trace_id, 16), "run")
+        return decision.decision.is_sampled()
+
+    def flush(self) -> None:
+        """Send every buffered span and score; blocks on the network."""
+        self.langfuse.flush()
+
+    def shutdown(self) -> None:
+        """Flush, then stop the client's threads and close its connections."""
+        self.langfuse.shutdown()
+        self.tracer_provider.shutdown()
+        self.http.close()
 
 
-_leases: dict[str, _Lease] = {}
-_lock = threading.Lock()
-
-
-def acquire(settings: LangfuseSettings) -> LangfuseState:
-    """Return a state whose client is the one the SDK holds for this key.
-
-    Raises :class:`ConfigError` when another client in this process already
-    uses the same public key with another server or secret key.
-    """
-    with _lock:
-        lease = _leases.get(settings.public_key)
-        if lease is not None:
-            _check_compatible(_resources(lease.client), settings)
-            lease.users += 1
-            return LangfuseState(lease.client, settings, lease.report)
-
-        foreign = _live_sdk_resources(settings.public_key)
-        if foreign is not None:
-            _check_compatible(foreign, settings)
-        report = DeliveryReport(settings.base_url)
-        provider = None if foreign is not None else WatchedTracerProvider(report)
-        client = _build(settings, provider)
-        lease = _Lease(client, report, provider, built_here=foreign is None)
-        _leases[settings.public_key] = lease
-        return LangfuseState(client, settings, report)
-
-
-def release(state: LangfuseState) -> Callable[[], None]:
-    """Give up ``state``'s share of its client; return the work still to do.
-
-    The work shuts the client down when this was its last user and it was
-    built here, and only flushes it otherwise. Releasing twice is harmless.
-    """
-    with _lock:
-        if state.released:
-            return _nothing
-        state.released = True
-        lease = _leases.get(state.public_key)
-        if lease is None or lease.client is not state.client:
-            return state.client.flush
-        lease.users -= 1
-        if lease.users > 0:
-            return state.client.flush
-        del _leases[state.public_key]
-        if not lease.built_here:
-            return state.client.flush
-        # Retired before it is shut down, so a start racing the shutdown
-        # builds a new client instead of joining the closing one.
-        _forget(lease.client, state.public_key)
-    return partial(_shut_down, lease)
-
-
-def _nothing() -> None:
-    return None
-
-
-def _build(
-    settings: LangfuseSettings, provider: WatchedTracerProvider | None
-) -> Langfuse:
-    return Langfuse(
-        public_key=settings.public_key,
-        secret_key=settings.secret_key,
-        base_url=settings.base_url,
-        environment=settings.environment,
-        release=settings.release,
-        flush_at=settings.flush_at,
-        flush_interval=settings.flush_interval,
-        timeout=settings.timeout,
-        tracer_provider=provider,
+def build(settings: LangfuseSettings) -> OwnClient:
+    """Build a client for ``settings``; no request is sent yet."""
+    quiet_exporter_logs()
+    report = DeliveryReport(settings.base_url)
+    rate = settings.sample_rate
+    sampler = TraceIdRatioBased(rate) if rate < 1.0 else None
+    tracer_provider = TracerProvider(
+        sampler=sampler,
+        resource=Resource.create({"service.name": "ai-assistant"}),
+        shutdown_on_exit=False,
     )
+    http = httpx.Client(timeout=settings.timeout, transport=WatchedTransport(report))
+    with _outside_registry(str(settings.public_key)) as before:
+        langfuse = Langfuse(
+            public_key=settings.public_key,
+            secret_key=settings.secret_key,
+            base_url=settings.base_url,
+            environment=settings.environment,
+            release=settings.release,
+            sample_rate=rate,
+            flush_at=settings.flush_at,
+            flush_interval=settings.flush_interval,
+            timeout=settings.timeout,  # type: ignore[arg-type]
+            tracer_provider=tracer_provider,
+            span_exporter=_exporter(settings, report),
+            httpx_client=http,
+        )
+    resources = getattr(langfuse, "_resources", None)
+    if resources is None or resources is before:
+        raise RuntimeError(
+            f"langfuse {version('langfuse')} did not build a client of the "
+            "provider's own; use langfuse>=5.2,<6"
+        )
+    # The provider's shutdown hook flushes within the assistant's deadline;
+    # the SDK's own exit handler would wait on a stalled server unbounded.
+    atexit.unregister(resources.shutdown)
+    return OwnClient(langfuse, tracer_provider, http, report, sampler)
 
 
-def _shut_down(lease: _Lease) -> None:
-    lease.client.shutdown()
-    if lease.tracer_provider is not None:
-        lease.tracer_provider.shutdown()
+def _exporter(settings: LangfuseSettings, report: DeliveryReport) -> WatchedExporter:
+    pair = f"{settings.public_key}:{settings.secret_key}".encode()
+    headers = {
+        "Authorization": "Basic " + base64.b64encode(pair).decode("ascii"),
+        "x-langfuse-sdk-name": "python",
+        "x-langfuse-sdk-version": version("langfuse"),
+        "x-langfuse-public-key": str(settings.public_key),
+        "x-langfuse-ingestion-version": "4",
+    }
+    inner = OTLPSpanExporter(
+        endpoint=settings.base_url + TRACES_PATH,
+        headers=headers,
+        timeout=settings.timeout,
+        compression=Compression.Gzip,
+        session=WatchedSession(),
+    )
+    return WatchedExporter(inner, report)
 
 
-def _resources(client: Langfuse) -> Any:
-    return getattr(client, "_resources", None)
+@contextmanager
+def _outside_registry(public_key: str) -> Iterator[Any]:
+    """Let a client be built whose resources the SDK's registry never holds.
 
+    Yields the resources registered for ``public_key`` before, if any; they
+    are put back afterwards, so the application's own client is untouched.
+    """
+    # The SDK offers no public way to build a client outside its registry;
+    # when its private layout moves, the start fails with a clear message
+    # instead of sharing another client's resources.
+    from langfuse._client.resource_manager import LangfuseResourceManager
 
-# The SDK offers no public way to look up or retire the resources it keeps
-# per public key. When its private registry moves, these two do nothing:
-# a key reused after a shutdown then reaches a closed client, whose spans
-# are dropped, until the process restarts.
-
-
-def _live_sdk_resources(public_key: str) -> Any:
-    """Return the SDK's live resources for ``public_key``; drop shut-down ones."""
-    lock, registry = _registry()
-    with lock:
-        found = registry.get(public_key)
-        if found is not None and getattr(found, "_shutdown", False):
-            del registry[public_key]
-            return None
-        return found
-
-
-def _forget(client: Langfuse, public_key: str) -> None:
-    """Remove the client's resources from the SDK's registry, if still there."""
-    lock, registry = _registry()
-    with lock:
-        if registry.get(public_key) is _resources(client):
-            del registry[public_key]
-
-
-def _registry() -> tuple[Any, dict[str, Any]]:
-    try:
-        from langfuse._client.resource_manager import LangfuseResourceManager
-    except ImportError:
-        return threading.Lock(), {}
     lock = getattr(LangfuseResourceManager, "_lock", None)
     registry = getattr(LangfuseResourceManager, "_instances", None)
     if lock is None or not isinstance(registry, dict):
-        return threading.Lock(), {}
-    return lock, registry
-
-
-def _check_compatible(resources: Any, settings: LangfuseSettings) -> None:
-    if resources is None:
-        return
-    if getattr(resources, "base_url", settings.base_url) != settings.base_url:
-        raise ConfigError(
-            f"{SECTION}: another Langfuse client in this process uses the same "
-            f"public_key with base_url {redact(resources.base_url)}, not "
-            f"{redact(settings.base_url)}; the Langfuse SDK allows one server per "
-            "public key in a process"
+        raise RuntimeError(
+            f"langfuse {version('langfuse')} keeps its clients where the provider "
+            "cannot build one of its own; use langfuse>=5.2,<6"
         )
-    if getattr(resources, "secret_key", settings.secret_key) != settings.secret_key:
-        raise ConfigError(
-            f"{SECTION}: another Langfuse client in this process uses the same "
-            "public_key with a different secret_key; use one key pair per project"
-        )
+    with lock:
+        before = registry.pop(public_key, None)
+        try:
+            yield before
+        finally:
+            registry.pop(public_key, None)
+            if before is not None:
+                registry[public_key] = before

@@ -1,4 +1,11 @@
-"""Watching span delivery and bounding the calls that wait on the network.
+"""Watching delivery to Langfuse, and bounding every wait on it.
+
+The provider sends spans through an OTLP exporter and scores through an
+HTTP client it builds itself, both watched here: each request's outcome
+reaches one :class:`DeliveryReport`, which warns once when Langfuse stops
+accepting data (naming the provider and the server, never a key) and again
+only after a recovery. The exporters' own log records about requests made
+for this provider are folded into that warning instead of repeating it.
 
 Imported from the start hook only: it loads the OpenTelemetry SDK.
 """
@@ -7,121 +14,276 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Final
 
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+import httpx
+import requests
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ai_assistant.settings import redact
+from ai_assistant_langfuse.settings import SECTION
 
-__all__ = ["DeliveryReport", "WatchedTracerProvider", "run_within"]
+__all__ = [
+    "DeliveryReport",
+    "WatchedExporter",
+    "WatchedSession",
+    "WatchedTransport",
+    "Worker",
+    "quiet_exporter_logs",
+]
 
 logger = logging.getLogger("ai_assistant.langfuse")
 
-PROVIDER: Final = "langfuse"
+# Loggers whose records about this provider's requests the report replaces.
+_EXPORTER_LOGGERS: Final = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "langfuse",
+)
+_TIMED_OUT: Final = "timed out"
+_local = threading.local()
+
+
+@dataclass
+class _Attempt:
+    """What one export learned about its requests."""
+
+    status: int | None = None
+    error: str | None = None
+
+    def describe(self) -> str:
+        if self.status is not None:
+            return f"HTTP {self.status}"
+        return self.error or "no answer"
 
 
 class DeliveryReport:
-    """Warns once when Langfuse stops accepting spans, again after a recovery.
-
-    The warning names the provider and the server, never a key; the HTTP
-    status is in the OpenTelemetry exporter's own log record.
-    """
+    """Warns once when Langfuse stops accepting data, again after a recovery."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = str(redact(base_url))
         self._failing = False
         self._lock = threading.Lock()
 
-    def outcome(self, delivered: bool, spans: int) -> None:
-        """Record one export attempt of ``spans`` spans."""
+    def delivered(self) -> None:
+        """Record a request Langfuse accepted."""
         with self._lock:
-            if delivered:
-                self._failing = False
-                return
-            first = not self._failing
-            self._failing = True
-        if first:
+            self._failing = False
+
+    def failed(self, what: str, detail: str) -> None:
+        """Record that Langfuse did not accept ``what``; ``detail`` says how."""
+        if self._first_failure():
             logger.warning(
-                "provider %r: Langfuse at %s did not accept %d spans (refused, "
-                "unreachable or timed out); check callbacks.langfuse.base_url, "
-                "public_key and secret_key",
-                PROVIDER,
+                "provider 'langfuse': Langfuse at %s did not accept %s (%s); %s",
                 self.base_url,
-                spans,
+                what,
+                detail,
+                _hint(detail),
             )
 
+    def stalled(self, action: str, seconds: float) -> None:
+        """Record that ``action`` was given up after ``seconds``."""
+        if self._first_failure():
+            logger.warning(
+                "provider 'langfuse': %s did not finish within %.3g s; spans and "
+                "scores not yet delivered to %s may be lost",
+                action,
+                seconds,
+                self.base_url,
+            )
 
-class _WatchedExporter(SpanExporter):
-    """Passes every batch on and tells the report how it went."""
+    def _first_failure(self) -> bool:
+        with self._lock:
+            first = not self._failing
+            self._failing = True
+        return first
+
+
+def _hint(detail: str) -> str:
+    if detail in ("HTTP 401", "HTTP 403"):
+        return f"check {SECTION}.public_key and secret_key"
+    if detail.startswith("HTTP "):
+        return "the server failed; answers are unaffected"
+    if detail == _TIMED_OUT:
+        return f"the server did not answer within {SECTION}.timeout"
+    return f"check {SECTION}.base_url and that the server is reachable"
+
+
+def _failure(error: BaseException) -> str:
+    """Name a request's failure alike for both HTTP libraries."""
+    name = type(error).__name__
+    if "Timeout" in name:
+        return _TIMED_OUT
+    if "Connect" in name:
+        return "connection failed"
+    return name
+
+
+@contextmanager
+def _watching() -> Iterator[_Attempt]:
+    attempt = _Attempt()
+    previous = getattr(_local, "attempt", None)
+    _local.attempt = attempt
+    try:
+        yield attempt
+    finally:
+        _local.attempt = previous
+
+
+class WatchedSession(requests.Session):
+    """The OTLP exporter's HTTP session: notes each request's outcome."""
+
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: object, **kwargs: object
+    ) -> requests.Response:
+        """Send one request; tell the export in progress how it went."""
+        attempt: _Attempt | None = getattr(_local, "attempt", None)
+        try:
+            response = super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+        except Exception as error:
+            if attempt is not None:
+                attempt.error = _failure(error)
+            raise
+        if attempt is not None:
+            attempt.status = response.status_code
+        return response
+
+
+class WatchedExporter(SpanExporter):
+    """Passes each batch of spans on and tells the report how it went."""
 
     def __init__(self, inner: SpanExporter, report: DeliveryReport) -> None:
         self._inner = inner
         self._report = report
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        result = self._inner.export(spans)
-        self._report.outcome(result is SpanExportResult.SUCCESS, len(spans))
+        """Send ``spans``; report the outcome."""
+        with _watching() as attempt:
+            result = self._inner.export(spans)
+        if result is SpanExportResult.SUCCESS:
+            self._report.delivered()
+        else:
+            count = len(spans)
+            what = f"{count} span" if count == 1 else f"{count} spans"
+            self._report.failed(what, attempt.describe())
         return result
 
     def shutdown(self) -> None:
+        """Shut the inner exporter down."""
         self._inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush the inner exporter."""
         return self._inner.force_flush(timeout_millis)
 
 
-class WatchedTracerProvider(TracerProvider):
-    """A tracer provider of the provider's own whose exports are reported.
+class WatchedTransport(httpx.BaseTransport):
+    """The score client's transport: reports each request's outcome.
 
-    Owning the tracer provider keeps Langfuse's exporter off the process's
-    global OpenTelemetry provider and lets shutdown stop its thread. It is
-    not shut down at interpreter exit by OpenTelemetry: the provider's
-    shutdown hook, with its deadline, does that.
+    The Langfuse SDK sends scores from a thread of this provider's client;
+    the thread is marked, so that the SDK's log records about failed
+    requests on it are folded into the report's warning.
     """
 
     def __init__(self, report: DeliveryReport) -> None:
-        super().__init__(shutdown_on_exit=False)
-        self.report = report
+        self._inner = httpx.HTTPTransport()
+        self._report = report
 
-    def add_span_processor(self, span_processor: SpanProcessor) -> None:
-        """Register ``span_processor``, watching its exporter when it batches."""
-        _watch(span_processor, self.report)
-        super().add_span_processor(span_processor)
-
-
-def _watch(processor: SpanProcessor, report: DeliveryReport) -> None:
-    # OpenTelemetry offers no public way to wrap the exporter of a batch
-    # processor it was built with; when its private layout changes, spans
-    # are still delivered but failures are only logged by OpenTelemetry.
-    batch = getattr(processor, "_batch_processor", None)
-    exporter = getattr(batch, "_exporter", None)
-    if isinstance(exporter, SpanExporter) and not isinstance(
-        exporter, _WatchedExporter
-    ):
-        batch._exporter = _WatchedExporter(exporter, report)  # type: ignore[union-attr]
-
-
-def run_within(action: Callable[[], None], timeout: float, *, name: str) -> bool:
-    """Run ``action`` on a daemon thread; tell whether it ended within ``timeout``.
-
-    An exception raised by ``action`` in time is raised again here. An action
-    still running at the deadline is left to finish in the background.
-    """
-    errors: list[BaseException] = []
-
-    def target() -> None:
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; report the outcome."""
+        _local.quiet = True
+        what = "scores" if request.url.path.endswith("/scores") else "a request"
         try:
-            action()
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
-            errors.append(error)
+            response = self._inner.handle_request(request)
+        except httpx.TransportError as error:
+            self._report.failed(what, _failure(error))
+            raise
+        if response.status_code >= 400:
+            self._report.failed(what, f"HTTP {response.status_code}")
+        else:
+            self._report.delivered()
+        return response
 
-    thread = threading.Thread(target=target, name=name, daemon=True)
-    thread.start()
-    thread.join(max(0.0, timeout))
-    if thread.is_alive():
+    def close(self) -> None:
+        """Close the inner transport."""
+        self._inner.close()
+
+
+class _QuietFilter(logging.Filter):
+    """Keeps back records logged about this provider's own requests."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ours = getattr(_local, "attempt", None) is not None or getattr(
+            _local, "quiet", False
+        )
+        if not ours:
+            return True
+        logger.debug("provider 'langfuse': %s", record.getMessage())
         return False
-    if errors:
-        raise errors[0]
-    return True
+
+
+_filter = _QuietFilter()
+
+
+def quiet_exporter_logs() -> None:
+    """Fold the exporters' records about this provider's requests into the report.
+
+    Only records logged on a thread while it delivers for this provider are
+    kept back (at debug level on this provider's logger); other users of
+    OpenTelemetry or Langfuse in the process keep their logs.
+    """
+    for name in _EXPORTER_LOGGERS:
+        target = logging.getLogger(name)
+        if _filter not in target.filters:
+            target.addFilter(_filter)
+
+
+class Worker:
+    """Runs blocking delivery work on a daemon thread, waiting up to a deadline.
+
+    While work given up at its deadline is still running (the server
+    stalls), later work does not wait: a flush returns at once and a
+    shutdown is left to finish in the background. So one slow server costs
+    an exit one deadline, not one per flush.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._running: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(
+        self, action: Callable[[], None], timeout: float, *, when_busy: bool = False
+    ) -> bool:
+        """Run ``action``; tell whether it ended within ``timeout`` seconds.
+
+        When earlier work is still running, ``action`` is skipped, or with
+        ``when_busy`` started without waiting; either way ``False`` is
+        returned. An exception ``action`` raises in time is raised here.
+        """
+        errors: list[Exception] = []
+
+        def target() -> None:
+            try:
+                action()
+            except Exception as error:  # noqa: BLE001 - handed to the caller
+                errors.append(error)
+
+        with self._lock:
+            busy = self._running is not None and self._running.is_alive()
+            if busy and not when_busy:
+                return False
+            thread = threading.Thread(target=target, name=self._name, daemon=True)
+            thread.start()
+            self._running = thread
+        if busy:
+            return False
+        thread.join(max(0.0, timeout))
+        if thread.is_alive():
+            return False
+        if errors:
+            raise errors[0]
+        return True

@@ -54,6 +54,8 @@ def resolve_model(
     model_id = model_id or default_model_id(specs)
     prefix, sep, name = model_id.partition(":")
     by_name = {spec.name: spec for spec in specs}
+    if not sep and model_id in by_name:
+        model_id, sep = f"{model_id}:", ":"  # a bare provider name: its default
     if sep and prefix in by_name:
         return model_id, _from_provider(by_name[prefix], name, dict(options or {}))
     return model_id, _from_langchain(model_id, dict(options or {}))
