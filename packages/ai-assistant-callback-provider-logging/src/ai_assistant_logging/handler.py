@@ -76,6 +76,8 @@ class EventLogHandler(BaseCallbackHandler):
         level: int = logging.INFO,
         **fields: Any,
     ) -> None:
+        if not self.sink.wants(level):
+            return  # nobody keeps it (token records at DEBUG, by default)
         now = time.monotonic()
         record: dict[str, Any] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),

@@ -46,6 +46,11 @@ class EventSink:
                     f"({error.strerror or error}); choose a writable file"
                 ) from None
 
+    def wants(self, level: int) -> bool:
+        """Tell whether a record at ``level`` would be kept anywhere."""
+        in_file = self._file is not None and level >= self.level
+        return in_file or self.logger.isEnabledFor(level)
+
     def emit(self, level: int, record: dict[str, Any]) -> None:
         """Send one event record to the logger and the file."""
         if self.logger.isEnabledFor(level):

@@ -150,6 +150,7 @@ class GuardedHandler(BaseCallbackHandler):
         self.inner = inner
         self._report = report
         self._courier = courier
+        _copy_ignores(self, inner, report)
 
     @property
     def raise_error(self) -> bool:  # type: ignore[override]
@@ -168,6 +169,7 @@ class AsyncGuardedHandler(AsyncCallbackHandler):
     def __init__(self, inner: AsyncCallbackHandler, report: Report) -> None:
         self.inner = inner
         self._report = report
+        _copy_ignores(self, inner, report)
 
     @property
     def raise_error(self) -> bool:  # type: ignore[override]
@@ -226,15 +228,19 @@ def _async_event(event: str) -> Callable[..., Any]:
     return forward
 
 
-def _ignore(name: str) -> property:
-    def read(self: GuardedHandler | AsyncGuardedHandler) -> bool:
-        try:
-            return bool(getattr(self.inner, name, False))
-        except Exception as error:  # noqa: BLE001 - a broken property is the provider's
-            self._report(name, error)
-            return False
+def _copy_ignores(guard: BaseCallbackHandler, inner: Any, report: Report) -> None:
+    """Read the inner handler's ``ignore_*`` flags once, at wrapping time.
 
-    return property(read)
+    LangChain reads a flag on every event; reading the provider's property
+    through the guard each time costs more than the rest of the guard.
+    """
+    for name in _IGNORES:
+        try:
+            value = bool(getattr(inner, name, False))
+        except Exception as error:  # noqa: BLE001 - a broken property is the provider's
+            report(name, error)
+            value = False
+        guard.__dict__[name] = value
 
 
 def _implements_chat_start(handler: BaseCallbackHandler) -> bool:
@@ -246,8 +252,9 @@ for _event in EVENTS:
     setattr(GuardedHandler, _event, _sync_event(_event))
     setattr(AsyncGuardedHandler, _event, _async_event(_event))
 for _name in _IGNORES:
-    setattr(GuardedHandler, _name, _ignore(_name))
-    setattr(AsyncGuardedHandler, _name, _ignore(_name))
+    # Plain attributes, set per instance by _copy_ignores.
+    setattr(GuardedHandler, _name, False)
+    setattr(AsyncGuardedHandler, _name, False)
 
 
 def guard(
