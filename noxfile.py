@@ -79,14 +79,15 @@ def demo(session: nox.Session) -> None:
     session.run("ai-assistant", "providers")
     session.run("ai-assistant", "chat", prompt)
     session.run(
-        "python", "-c",
+        "python",
+        "-c",
         "from ai_assistant_logging.sink import default_path; "
         "import json, pathlib; "
         "lines = pathlib.Path(default_path()).read_text().splitlines(); "
         "last = [json.loads(line) for line in lines[-50:]]; "
         "end = [r for r in last if r['event'] == 'llm_end'][-1]; "
         "print(f'logging provider: {len(lines)} events in {default_path()}; "
-        "last llm_end usage: {end[\"usage\"]}')",
+        'last llm_end usage: {end["usage"]}\')',
     )
 
 
@@ -97,7 +98,7 @@ def bench(session: nox.Session) -> None:
     Not part of the tests. Variants run side by side in alternating rounds;
     the table is printed and the raw figures and the plot are written to
     docs/performance/. ``nox -s bench -- --quick`` runs fewer rounds;
-    ``nox -s bench -- --only dispatch,startup`` runs some parts only.
+    ``nox -s bench -- --only streaming,startup`` runs some parts only.
     """
     _install_workspace(session)
     session.install(*BENCH_DEPS)
