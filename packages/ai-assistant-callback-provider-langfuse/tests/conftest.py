@@ -3,7 +3,10 @@
 The server speaks the two endpoints the Langfuse SDK posts to: OTLP/HTTP
 protobuf spans at ``/api/public/otel/v1/traces`` and JSON scores at
 ``/api/public/scores``. It checks Basic auth against the test's keys, decodes
-what it receives, and can be told to answer every request with an error.
+what it receives, and can be told to answer every request with an error or
+to stall each one. Every address a test uses is on 127.0.0.1; the other
+fixtures build assistants, ``run_config()`` hosts and ``ai-assistant``
+child processes pointed at it.
 """
 
 from __future__ import annotations

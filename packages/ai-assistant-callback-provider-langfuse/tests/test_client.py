@@ -96,3 +96,25 @@ def test_closing_one_of_two_assistants_leaves_the_other_delivering(
 
     assert _state(second).client is not _state(first).client
     assert len(langfuse_server.spans_of(trace_id_for(result.run_id))) == 2
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_an_applications_active_span_is_neither_parent_nor_touched(
+    langfuse_server, config_for, assistant_for, mode
+):
+    application = TracerProvider().get_tracer("application")
+    assistant = assistant_for(config_for())
+
+    with application.start_as_current_span("request") as request:
+        if mode == "sync":
+            result = assistant.chat("Hello", user_id="alice")
+        else:
+            result = await assistant.achat("Hello", user_id="alice")
+        current = trace.get_current_span()
+    assistant.close()
+
+    assert current is request
+    assert "user.id" not in request.attributes
+    (root,) = langfuse_server.named("ai-assistant")
+    assert root.trace_id == trace_id_for(result.run_id)
+    assert root.parent_span_id != format(request.get_span_context().span_id, "016x")

@@ -176,7 +176,7 @@ def test_swapped_keys_are_reported_without_showing_them(
         ({"base_url": "https://user:pw@cloud.langfuse.com"}, "must not carry"),
         ({"flush_interval": 0}, "flush_interval must be greater than 0"),
         ({"flush_deadline": -1}, "flush_deadline must be greater than 0"),
-        ({"sample_rate": 1.5}, "sample_rate must be between 0 and 1"),
+        ({"sample_rate": 1.5}, "sample_rate must be from 0 to 1"),
         ({"environment": "Production"}, "environment 'Production' is not allowed"),
         ({"masking": {"patterns": ["email"]}}, "unknown pattern 'email'; did you"),
         ({"masking": {"function": "no spaces"}}, "masking.function 'no spaces' is"),

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 
+from ai_assistant import RunContext
 from ai_assistant_langfuse import trace_id_for
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
@@ -67,6 +68,7 @@ def test_a_score_for_a_run_of_another_process_uses_the_derived_trace_id(
 def test_feedback_from_a_later_process_scores_the_answers_trace(
     langfuse_server, config_for, run_cli
 ):
+    """C7: each process exits at once; the spans and the score were delivered."""
     config = config_for(core={"model": "scripted:"}, flush_interval=60)
     answered = run_cli(config, "chat", "--json", "Capital of France?")
     run_id = json.loads(answered.stdout)["run_id"]
@@ -109,9 +111,14 @@ def test_sampled_out_runs_are_not_traced_and_their_feedback_is_left_out(
     for run_id in run_ids:
         assistant.chat("Hello", run_id=run_id)
     outcomes = [assistant.feedback(run_id, 1) for run_id in run_ids]
+    handlers = {
+        str(run_id): assistant.run_config_for(RunContext(run_id, "probe"))["callbacks"]
+        for run_id in run_ids
+    }
     assistant.close()
 
     assert outcomes == [{"langfuse": None}] * len(run_ids)
+    assert {run_id for run_id, made in handlers.items() if made} == kept
     traced = {span.trace_id for span in langfuse_server.spans}
     assert traced == {trace_id_for(run_id) for run_id in kept}
     assert {score["traceId"] for score in langfuse_server.scores} == traced

@@ -68,6 +68,8 @@ def test_a_run_is_one_trace_with_the_turn_as_its_agent_root(
     assert [span.attributes[TYPE] for span in generations] == ["generation"] * 2
     children = [calculator, *generations]
     assert {span.parent_span_id for span in children} == {root.span_id}
+    assert "What is 6*7?" in root.attributes["langfuse.observation.input"]
+    assert root.attributes["langfuse.observation.output"] == "It is 42."
 
 
 def test_every_observation_carries_the_runs_trace_attributes(
@@ -140,14 +142,12 @@ async def test_streamed_and_invoked_answers_record_the_same_usage(
     }
     expected = invoked.usage_metadata
     assert expected is not None and expected["output_tokens"] == 4
-    assert usage == dict.fromkeys(
-        runs,
-        {
-            "input": expected["input_tokens"],
-            "output": expected["output_tokens"],
-            "total": expected["total_tokens"],
-        },
-    )
+    totals = {
+        "input": expected["input_tokens"],
+        "output": expected["output_tokens"],
+        "total": expected["total_tokens"],
+    }
+    assert usage == {mode: totals for mode in runs}
 
 
 class _SnapshotModel(ScriptedChatModel):

@@ -61,7 +61,9 @@ def ai_assistant_run_handlers(
 
     trace_id = trace_id_for(run.run_id)
     if not state.client.keeps(trace_id):
+        logger.info("provider 'langfuse': run %s is sampled out", run.run_id)
         return []
+    logger.info("provider 'langfuse': run %s is trace %s", run.run_id, trace_id)
     return [RunHandler(state.client.langfuse, run, trace_id, state.mask)]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.sampling import Sampler, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, TraceIdRatioBased
 
 from ai_assistant_langfuse.delivery import (
     DeliveryReport,
@@ -57,8 +58,8 @@ class OwnClient:
         """Tell whether the trace ``trace_id`` is sampled; the same in any process."""
         if self.sampler is None:
             return True
-        decision = self.sampler.should_sample(None, int(trace_id, 16), "run")
-        return decision.decision.is_sampled()
+        result = self.sampler.should_sample(None, int(trace_id, 16), "run")
+        return result.decision is Decision.RECORD_AND_SAMPLE
 
     def flush(self) -> None:
         """Send every buffered span and score; blocks on the network."""
@@ -93,7 +94,7 @@ def build(settings: LangfuseSettings) -> OwnClient:
             sample_rate=rate,
             flush_at=settings.flush_at,
             flush_interval=settings.flush_interval,
-            timeout=settings.timeout,  # type: ignore[arg-type]
+            timeout=math.ceil(settings.timeout),
             tracer_provider=tracer_provider,
             span_exporter=_exporter(settings, report),
             httpx_client=http,

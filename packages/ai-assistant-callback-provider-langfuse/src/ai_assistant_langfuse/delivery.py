@@ -1,4 +1,4 @@
-"""Watching delivery to Langfuse, and bounding every wait on it.
+"""Watching delivery to Langfuse: one warning per outage, naming the server.
 
 The provider sends spans through an OTLP exporter and scores through an
 HTTP client it builds itself, both watched here: each request's outcome
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import httpx
 import requests
@@ -32,7 +32,6 @@ __all__ = [
     "WatchedExporter",
     "WatchedSession",
     "WatchedTransport",
-    "Worker",
     "quiet_exporter_logs",
 ]
 
@@ -68,10 +67,13 @@ class DeliveryReport:
         self._failing = False
         self._lock = threading.Lock()
 
-    def delivered(self) -> None:
-        """Record a request Langfuse accepted."""
+    def delivered(self, what: str) -> None:
+        """Record that Langfuse accepted ``what``."""
         with self._lock:
             self._failing = False
+        logger.info(
+            "provider 'langfuse': Langfuse at %s accepted %s", self.base_url, what
+        )
 
     def failed(self, what: str, detail: str) -> None:
         """Record that Langfuse did not accept ``what``; ``detail`` says how."""
@@ -136,13 +138,11 @@ def _watching() -> Iterator[_Attempt]:
 class WatchedSession(requests.Session):
     """The OTLP exporter's HTTP session: notes each request's outcome."""
 
-    def request(  # type: ignore[override]
-        self, method: str, url: str, *args: object, **kwargs: object
-    ) -> requests.Response:
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         """Send one request; tell the export in progress how it went."""
         attempt: _Attempt | None = getattr(_local, "attempt", None)
         try:
-            response = super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+            response = super().request(*args, **kwargs)
         except Exception as error:
             if attempt is not None:
                 attempt.error = _failure(error)
@@ -163,11 +163,10 @@ class WatchedExporter(SpanExporter):
         """Send ``spans``; report the outcome."""
         with _watching() as attempt:
             result = self._inner.export(spans)
+        what = f"{len(spans)} span" if len(spans) == 1 else f"{len(spans)} spans"
         if result is SpanExportResult.SUCCESS:
-            self._report.delivered()
+            self._report.delivered(what)
         else:
-            count = len(spans)
-            what = f"{count} span" if count == 1 else f"{count} spans"
             self._report.failed(what, attempt.describe())
         return result
 
@@ -204,7 +203,7 @@ class WatchedTransport(httpx.BaseTransport):
         if response.status_code >= 400:
             self._report.failed(what, f"HTTP {response.status_code}")
         else:
-            self._report.delivered()
+            self._report.delivered(what)
         return response
 
     def close(self) -> None:
@@ -239,51 +238,3 @@ def quiet_exporter_logs() -> None:
         target = logging.getLogger(name)
         if _filter not in target.filters:
             target.addFilter(_filter)
-
-
-class Worker:
-    """Runs blocking delivery work on a daemon thread, waiting up to a deadline.
-
-    While work given up at its deadline is still running (the server
-    stalls), later work does not wait: a flush returns at once and a
-    shutdown is left to finish in the background. So one slow server costs
-    an exit one deadline, not one per flush.
-    """
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._running: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def run(
-        self, action: Callable[[], None], timeout: float, *, when_busy: bool = False
-    ) -> bool:
-        """Run ``action``; tell whether it ended within ``timeout`` seconds.
-
-        When earlier work is still running, ``action`` is skipped, or with
-        ``when_busy`` started without waiting; either way ``False`` is
-        returned. An exception ``action`` raises in time is raised here.
-        """
-        errors: list[Exception] = []
-
-        def target() -> None:
-            try:
-                action()
-            except Exception as error:  # noqa: BLE001 - handed to the caller
-                errors.append(error)
-
-        with self._lock:
-            busy = self._running is not None and self._running.is_alive()
-            if busy and not when_busy:
-                return False
-            thread = threading.Thread(target=target, name=self._name, daemon=True)
-            thread.start()
-            self._running = thread
-        if busy:
-            return False
-        thread.join(max(0.0, timeout))
-        if thread.is_alive():
-            return False
-        if errors:
-            raise errors[0]
-        return True

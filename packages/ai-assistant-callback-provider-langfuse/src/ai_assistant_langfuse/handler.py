@@ -49,7 +49,11 @@ logger = logging.getLogger("ai_assistant.langfuse")
 # A run stopped by its caller (a closed stream, a cancelled task, Ctrl-C)
 # is marked as a warning: nothing failed.
 _CANCELLED: Final = (GeneratorExit, asyncio.CancelledError, KeyboardInterrupt)
-_OWN: Final = ("ls_", "lc_")
+# Metadata LangChain adds about itself: ``ls_*`` repeats what a generation
+# records as fields, ``lc_*`` describes LangChain rather than the run.
+_LANGCHAIN_KEYS: Final = ("ls_", "lc_")
+# Langfuse drops (and warns about) trace attributes longer than this.
+_MAX_ATTRIBUTE: Final = 200
 
 
 @dataclass(slots=True)
@@ -73,6 +77,7 @@ class RunHandler(BaseCallbackHandler):
     ) -> None:
         self._client = client
         self._run = run
+        self._trace = _trace_attributes_of(run)
         self._trace_id = trace_id
         self._mask = mask
         self._open: dict[UUID, _Open] = {}
@@ -258,20 +263,16 @@ class RunHandler(BaseCallbackHandler):
         **fields: Any,
     ) -> None:
         fields["input"] = self._masked(sent)
-        fields["metadata"] = self._masked(_own_metadata(metadata))
+        fields["metadata"] = self._masked(_run_metadata(metadata))
         parent = self._open.get(parent_run_id) if parent_run_id else None
-        with _trace_attributes(self._run):
-            if parent is None:
-                observation = self._client.start_observation(
-                    trace_context={"trace_id": self._trace_id},
-                    name=name,
-                    as_type=as_type,  # type: ignore[arg-type]
-                    **fields,
-                )
-            else:
-                observation = parent.observation.start_observation(
-                    name=name, as_type=as_type, **fields
-                )
+        start: Any
+        if parent is None:
+            start = self._client.start_observation
+            fields["trace_context"] = {"trace_id": self._trace_id}
+        else:
+            start = parent.observation.start_observation
+        with _trace_attributes(self._trace):
+            observation = start(name=name, as_type=as_type, **fields)
         self._open[run_id] = _Open(observation)
 
     def _end(self, run_id: UUID, **fields: Any) -> None:
@@ -303,17 +304,37 @@ class RunHandler(BaseCallbackHandler):
         return "chain"
 
 
-def _own_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    # ``ls_*`` keys are LangSmith's copy of what a generation records itself;
-    # ``lc_*`` keys describe LangChain, not the run.
+def _run_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not metadata:
         return None
-    kept = {k: v for k, v in metadata.items() if not str(k).startswith(_OWN)}
+    kept = {
+        key: value
+        for key, value in metadata.items()
+        if not str(key).startswith(_LANGCHAIN_KEYS)
+    }
     return kept or None
 
 
+def _trace_attributes_of(run: RunContext) -> dict[str, Any]:
+    """Return the run's user, session, tags and name as Langfuse takes them."""
+
+    def fits(value: str | None) -> bool:
+        return value is not None and len(value) <= _MAX_ATTRIBUTE
+
+    tags = [tag for tag in run.tags if fits(tag)]
+    attributes = {
+        "user_id": run.user_id,
+        "session_id": run.conversation_id,
+        "trace_name": run.run_name,
+    }
+    kept: dict[str, Any] = {k: v for k, v in attributes.items() if fits(v)}
+    if tags:
+        kept["tags"] = tags
+    return kept
+
+
 @contextmanager
-def _trace_attributes(run: RunContext) -> Iterator[None]:
+def _trace_attributes(attributes: dict[str, Any]) -> Iterator[None]:
     """Give an observation started here the run's trace attributes.
 
     It starts from an empty OpenTelemetry context, so that nothing of the
@@ -323,12 +344,7 @@ def _trace_attributes(run: RunContext) -> Iterator[None]:
     """
     token = otel_context.attach(otel_context.Context())
     try:
-        with propagate_attributes(
-            user_id=run.user_id,
-            session_id=run.conversation_id,
-            tags=list(run.tags) or None,
-            trace_name=run.run_name,
-        ):
+        with propagate_attributes(**attributes):
             yield
     finally:
         otel_context.detach(token)

@@ -99,10 +99,9 @@ def check(settings: LangfuseSettings) -> LangfuseSettings:
     _check_positive("flush_interval", settings.flush_interval)
     _check_positive("timeout", settings.timeout)
     _check_positive("flush_deadline", settings.flush_deadline)
-    if not 0.0 <= settings.sample_rate <= 1.0:
-        raise ConfigError(
-            f"{SECTION}.sample_rate must be between 0 and 1, got {settings.sample_rate!r}"
-        )
+    rate = settings.sample_rate
+    if not 0.0 <= rate <= 1.0:
+        raise ConfigError(f"{SECTION}.sample_rate must be from 0 to 1, got {rate!r}")
     if settings.environment is not None and not _ENVIRONMENT.match(
         settings.environment
     ):
@@ -114,7 +113,7 @@ def check(settings: LangfuseSettings) -> LangfuseSettings:
     return settings
 
 
-def wanted(name: str) -> str:
+def _wanted(name: str) -> str:
     """Say where the key ``name`` can be set: the config key and its variable."""
     return f"{SECTION}.{name} or ${_KEYS[name]}"
 
@@ -124,12 +123,12 @@ def _check_keys(settings: LangfuseSettings) -> None:
     if len(missing) == len(_KEYS):
         raise ProviderNotConfigured(
             "not configured, nothing is sent to Langfuse: set "
-            + ", ".join(wanted(name) for name in missing)
+            + ", ".join(_wanted(name) for name in missing)
             + f" (or switch it off with {SECTION}.enabled: false)"
         )
     if missing:
         raise ConfigError(
-            f"{SECTION}: {missing[0]} is not set: set {wanted(missing[0])}"
+            f"{SECTION}: {missing[0]} is not set: set {_wanted(missing[0])}"
         )
     if str(settings.public_key).startswith(_SECRET_PREFIX):
         raise ConfigError(

@@ -442,7 +442,8 @@ class ProviderHost:
         budget = self.config.core.flush_deadline if deadline is None else deadline
         began = time.monotonic()
         self.flush(budget * _FLUSH_SHARE)
-        left = budget - (time.monotonic() - began)
+        # Never a negative timeout; at worst the exit runs 50 ms late.
+        left = max(0.05, budget - (time.monotonic() - began))
         self._each_until("shutdown", self._shutdown_one, left)
 
     def _flush_one(self, record: ProviderRecord, budget: float) -> None:
