@@ -202,3 +202,109 @@ def test_recent_keeps_the_latest_messages_starting_at_a_user_message() -> None:
 )
 def test_calculator_answers_or_explains(expression: str, expected: str) -> None:
     assert calculator.invoke({"expression": expression}) == expected
+
+
+def test_c9_an_abandoned_stream_ends_the_model_run_then_the_turn_with_an_error(
+    user_env: Path,
+) -> None:
+    events: list[tuple[str, str]] = []
+
+    class Ends(BaseCallbackHandler):
+        def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+            events.append(("llm_error", type(error).__name__))
+
+        def on_chain_error(self, error: BaseException, **kwargs: Any) -> None:
+            events.append(("chain_error", type(error).__name__))
+
+        def on_chain_end(self, outputs: Any, **kwargs: Any) -> None:
+            events.append(("chain_end", ""))
+
+    assistant = make_assistant(
+        plugins={"ends": plugin(ai_assistant_run_handlers=lambda: [Ends()])},
+        answers=["one two three four"],
+    )
+
+    stream = assistant.stream("count")
+    next(stream)
+    stream.close()
+
+    assert events == [
+        ("llm_error", "GeneratorExit"),
+        ("chain_error", "StreamCancelled"),
+    ]
+
+
+def test_p4_a_provider_built_for_another_core_fails_naming_both_versions(
+    user_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_assistant.testing import write_distribution
+
+    root = write_distribution(
+        tmp_path / "old",
+        "old-provider",
+        modules={"old_provider.py": "raise RuntimeError('must not be imported')\n"},
+        entry_points={"ai_assistant.callback_providers": {"old": "old_provider"}},
+        version="2.0.0",
+    )
+    info = next(root.glob("*.dist-info"))
+    with (info / "METADATA").open("a") as metadata:
+        metadata.write("Requires-Dist: ai-assistant-core<0.1,>=0.0.1\n")
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setenv("AI_ASSISTANT_LOAD_PROVIDERS", "old")
+    config = load_config(write_config(user_env / "c.yaml", {}))
+    from ai_assistant.host import ProviderHost
+
+    host = ProviderHost(config)
+    host.start()
+
+    record = next(r for r in host.records if r.name == "old")
+    assert str(record.status) == "failed"
+    assert record.reason.startswith(
+        "old-provider 2.0.0 is built for ai-assistant-core<0.1,>=0.0.1, but "
+        "ai-assistant-core 0.1.0 is installed"
+    )
+
+
+def test_p3_a_provider_switched_off_with_an_option_says_so(user_env: Path) -> None:
+    config = load_config(
+        write_config(user_env / "c.yaml", {}), overrides=["callbacks.off.enabled=false"]
+    )
+
+    assistant = make_assistant(plugins={"off": plugin()}, config=config)
+
+    assert assistant.host.records[0].reason == "enabled: false set with -o"
+
+
+def test_c5_the_same_module_under_two_names_runs_once_with_a_warning(
+    user_env: Path,
+) -> None:
+    counting = Counting()
+    shared = plugin(ai_assistant_run_handlers=lambda: [counting])
+
+    assistant = make_assistant(plugins={"first": shared, "second": shared})
+    assistant.chat("hi")
+
+    statuses = {r.name: str(r.status) for r in assistant.host.records}
+    assert statuses == {"first": "active", "second": "disabled"}
+    assert counting.starts == 1
+    assert any(
+        "'second' is 'first' registered again" in w for w in assistant.host.warnings
+    )
+
+
+def test_a_section_that_is_not_a_mapping_fails_only_that_provider(
+    user_env: Path,
+) -> None:
+    path = user_env / "c.yaml"
+    path.write_text("ai_assistant:\n  callbacks:\n    odd: 3\n    fine: {}\n")
+
+    assistant = make_assistant(
+        plugins={"odd": plugin(), "fine": plugin()}, config=load_config(path)
+    )
+
+    statuses = {r.name: (str(r.status), r.reason) for r in assistant.host.records}
+    assert statuses["fine"] == ("active", "")
+    assert statuses["odd"] == (
+        "failed",
+        f"{path}:3: ai_assistant.callbacks.odd: expected a mapping of settings",
+    )

@@ -149,27 +149,34 @@ def test_background_queue_drops_and_counts_when_full(user_env: Path) -> None:
     assert len(seen) + record.failures["dropped"] >= 8
 
 
-def test_c3_async_run_with_a_sync_handler_logs_no_context_errors(
-    user_env: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("inline", "on_loop"), [(False, False), (True, True)], ids=["default", "inline"]
+)
+def test_c3_async_run_calls_sync_handlers_off_the_loop_unless_declared_inline(
+    user_env: Path, caplog: pytest.LogCaptureFixture, inline: bool, on_loop: bool
 ) -> None:
-    class Quiet(BaseCallbackHandler):
+    class Watching(BaseCallbackHandler):
+        run_inline = inline
+
         def __init__(self) -> None:
             self.threads: set[str] = set()
 
         def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
             self.threads.add(threading.current_thread().name)
 
-    made: list[Quiet] = []
+    made: list[Watching] = []
 
-    def factory() -> Quiet:
-        made.append(Quiet())
+    def factory() -> Watching:
+        made.append(Watching())
         return made[-1]
 
-    assistant = make_assistant(plugins={"quiet": provider(factory)}, answers=[ANSWER])
+    assistant = make_assistant(plugins={"watch": provider(factory)}, answers=[ANSWER])
 
     with caplog.at_level(logging.WARNING):
         result = asyncio.run(assistant.achat("count"))
 
     assert result.answer == ANSWER
-    assert made[0].threads == {threading.main_thread().name}
+    loop_thread = threading.main_thread().name
+    assert (made[0].threads == {loop_thread}) is on_loop
+    assert made[0].threads
     assert not [r for r in caplog.records if "Context" in r.getMessage()]

@@ -8,6 +8,7 @@ active providers' handlers, metadata, tags and the run id.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import uuid
 import weakref
@@ -38,7 +39,13 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.tools import BaseTool
 
-__all__ = ["Assistant", "ChatResult", "ChatStream"]
+__all__ = [
+    "Assistant",
+    "AsyncChatStream",
+    "ChatResult",
+    "ChatStream",
+    "StreamCancelled",
+]
 
 RUN_NAME: Final = "ai-assistant"
 TAG: Final = "ai-assistant"
@@ -80,6 +87,7 @@ class _Turn:
     )
     answer: list[str] = field(default_factory=list)
     round_ended: bool = False
+    cancelled: bool = False
 
     def piece(self, text: str) -> str:
         """Record streamed text; the first text of a later round starts a line."""
@@ -120,6 +128,13 @@ class _Turn:
         )
 
 
+class StreamCancelled(Exception):  # noqa: N818 - names the event, as LangChain's do
+    """The reader stopped reading the answer before it ended."""
+
+    def __init__(self) -> None:
+        super().__init__("the answer was abandoned before it ended")
+
+
 class ChatStream:
     """The text of one streamed answer; ``result`` is set once it ends."""
 
@@ -130,11 +145,13 @@ class ChatStream:
         self.result: ChatResult | None = None
         self.run_id = str(turn.run.run_id)
         self.conversation_id = turn.run.conversation_id
+        self._started = False
 
     def __iter__(self) -> Iterator[str]:
         return self
 
     def __next__(self) -> str:
+        self._started = True
         try:
             return next(self._chunks)
         except StopIteration:
@@ -142,7 +159,18 @@ class ChatStream:
             raise
 
     def close(self) -> None:
-        """Abandon the stream; the run ends as cancelled for every provider."""
+        """Abandon the stream; the run ends with an error event for every provider.
+
+        The error is :class:`StreamCancelled`, so providers can tell a
+        reader that went away from a failure.
+        """
+        if self._started and self.result is None:
+            # Resume the run once with the turn marked cancelled: it raises
+            # StreamCancelled from inside, so the model run ends before its
+            # parent, and no further chunk is asked of the model.
+            self._turn.cancelled = True
+            with contextlib.suppress(StreamCancelled, StopIteration):
+                next(self._chunks)
         self._chunks.close()  # type: ignore[attr-defined]
 
 
@@ -156,11 +184,13 @@ class AsyncChatStream:
         self.result: ChatResult | None = None
         self.run_id = str(turn.run.run_id)
         self.conversation_id = turn.run.conversation_id
+        self._started = False
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self
 
     async def __anext__(self) -> str:
+        self._started = True
         try:
             return await self._chunks.__anext__()
         except StopAsyncIteration:
@@ -168,7 +198,11 @@ class AsyncChatStream:
             raise
 
     async def aclose(self) -> None:
-        """Abandon the stream; the run ends as cancelled for every provider."""
+        """Abandon the stream; the run ends with :class:`StreamCancelled`."""
+        if self._started and self.result is None:
+            self._turn.cancelled = True
+            with contextlib.suppress(StreamCancelled, StopAsyncIteration):
+                await self._chunks.__anext__()
         await self._chunks.aclose()  # type: ignore[attr-defined]
 
 
@@ -358,12 +392,18 @@ class Assistant:
         for _ in range(MAX_TOOL_ROUNDS):
             texts: list[str] = []
             marked: list[AIMessageChunk] = []
-            for chunk in self._bound.stream(self._messages(turn), config=config):
-                if text := chunk.text:
-                    texts.append(text)
-                    yield turn.piece(text)
-                if _carries_more(chunk):
-                    marked.append(chunk)
+            chunks = self._bound.stream(self._messages(turn), config=config)
+            try:
+                for chunk in chunks:
+                    if text := chunk.text:
+                        texts.append(text)
+                        yield turn.piece(text)
+                        if turn.cancelled:
+                            raise StreamCancelled
+                    if _carries_more(chunk):
+                        marked.append(chunk)
+            finally:
+                chunks.close()  # an abandoned model run ends before its parent
             message = turn.add(texts, marked)
             if not message.tool_calls:
                 return
@@ -376,12 +416,18 @@ class Assistant:
         for _ in range(MAX_TOOL_ROUNDS):
             texts: list[str] = []
             marked: list[AIMessageChunk] = []
-            async for chunk in self._bound.astream(self._messages(turn), config=config):
-                if text := chunk.text:
-                    texts.append(text)
-                    yield turn.piece(text)
-                if _carries_more(chunk):
-                    marked.append(chunk)
+            chunks = self._bound.astream(self._messages(turn), config=config)
+            try:
+                async for chunk in chunks:
+                    if text := chunk.text:
+                        texts.append(text)
+                        yield turn.piece(text)
+                        if turn.cancelled:
+                            raise StreamCancelled
+                    if _carries_more(chunk):
+                        marked.append(chunk)
+            finally:
+                await chunks.aclose()  # an abandoned model run ends before its parent
             message = turn.add(texts, marked)
             if not message.tool_calls:
                 return

@@ -250,8 +250,16 @@ def _providers(
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    columns = ("name", "status", "distribution", "version", "reason")
-    cells = [[str(row[c] or "") for c in columns] for row in rows]
+    columns = ("name", "status", "distribution", "version", "failures", "reason")
+    cells = [
+        [
+            str(sum(row["failures"].values()) or "")
+            if column == "failures"
+            else str(row[column] or "")
+            for column in columns
+        ]
+        for row in rows
+    ]
     widths = [
         max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)
     ]

@@ -80,6 +80,8 @@ class Config:
     core: CoreSettings
     sections: Mapping[str, DictConfig]
     lines: Mapping[str, int] = field(default_factory=dict)
+    overridden: frozenset[str] = frozenset()
+    broken: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -93,8 +95,16 @@ class Config:
             return "(no config file)"
         return f"{self.path}:{line}" if line else str(self.path)
 
+    def origin(self, key: str) -> str:
+        """Say where a dotted key under ``ai_assistant`` was set, for messages."""
+        if key in self.overridden:
+            return "set with -o"
+        return f"in {self.source}"
+
     def section_enabled(self, name: str) -> bool:
         """Return the provider's ``enabled`` key (``True`` when absent)."""
+        if name in self.broken:
+            raise ConfigError(self.broken[name])
         section = self.sections.get(name)
         if section is None or "enabled" not in section:
             return True
@@ -129,13 +139,13 @@ class Config:
             self, name, schema, os.environ if environ is None else environ
         )
 
-    def show(self) -> dict[str, Any]:
+    def show(self, secret_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
         """Return the effective config with every secret redacted."""
         shown = dataclasses.asdict(self.core)
         shown["callbacks"] = {
             name: _resolve_leniently(section) for name, section in self.sections.items()
         }
-        redacted: dict[str, Any] = redact({ROOT: shown})
+        redacted: dict[str, Any] = redact({ROOT: shown}, secret_keys=secret_keys)
         return redacted
 
 
@@ -202,9 +212,8 @@ def load_config(
     except (OmegaConfBaseException, ValueError, TypeError) as error:
         where = str(found) if found else "config"
         raise ConfigError(f"{where}: unsupported value: {_first_line(error)}") from None
-    for item in overrides:
-        _apply_override(root, item)
-    return _build(root, found, lines)
+    overridden = frozenset(_apply_override(root, item) for item in overrides)
+    return dataclasses.replace(_build(root, found, lines), overridden=overridden)
 
 
 def _read(path: Path) -> str:
@@ -306,7 +315,7 @@ def _collect_lines(node: Any, prefix: str, lines: dict[str, int]) -> None:
         _collect_lines(value_node, full, lines)
 
 
-def _apply_override(root: DictConfig, item: str) -> None:
+def _apply_override(root: DictConfig, item: str) -> str:
     key, sep, raw = item.partition("=")
     key = ".".join(snake_case(part) for part in key.strip().split("."))
     key = key.removeprefix(f"{ROOT}.")
@@ -323,6 +332,7 @@ def _apply_override(root: DictConfig, item: str) -> None:
         OmegaConf.update(root, key, value, merge=True, force_add=True)
     except OmegaConfBaseException as error:
         raise ConfigError(f"-o {item!r}: {_first_line(error)}") from None
+    return key
 
 
 def _build(root: DictConfig, path: Path | None, lines: dict[str, int]) -> Config:
@@ -331,19 +341,22 @@ def _build(root: DictConfig, path: Path | None, lines: dict[str, int]) -> Config
     if not isinstance(callbacks, DictConfig):
         raise ConfigError(f"{where}: {ROOT}.callbacks must be a mapping of providers")
     sections: dict[str, DictConfig] = {}
+    broken: dict[str, str] = {}
     for name in map(str, callbacks):
         section = callbacks._get_node(name)
         if section is None or section._is_none():
             section = OmegaConf.create({})
         if not isinstance(section, DictConfig):
-            raise ConfigError(
-                f"{where}: {ROOT}.callbacks.{name} must be a mapping of settings"
-            )
+            key = f"{ROOT}.callbacks.{name}"
+            line = lines.get(key)
+            location = f"{where}:{line}" if line and path else where
+            broken[name] = f"{location}: {key}: expected a mapping of settings"
+            section = OmegaConf.create({})
         sections[name] = section
 
     core_only = OmegaConf.masked_copy(root, [str(k) for k in root if k != "callbacks"])
     core = _to_settings(core_only, path, lines)
-    return Config(path=path, core=core, sections=sections, lines=lines)
+    return Config(path=path, core=core, sections=sections, lines=lines, broken=broken)
 
 
 def _to_settings(

@@ -170,12 +170,20 @@ class ProviderHost:
         except ConfigError as error:
             return self._fail(record, "config", str(error))
         if not enabled:
-            record.status, record.reason = (
-                Status.DISABLED,
-                f"enabled: false in {self.config.source}",
-            )
+            origin = self.config.origin(f"callbacks.{spec.name}.enabled")
+            record.status, record.reason = Status.DISABLED, f"enabled: false {origin}"
             return record
 
+        wanted = _core_requirement(spec.distribution)
+        if wanted and not _admits(wanted, _core_version()):
+            return self._fail(
+                record,
+                "version",
+                f"{spec.distribution} {spec.version} is built for "
+                f"ai-assistant-core{wanted}, but ai-assistant-core "
+                f"{_core_version()} is installed; install a release of "
+                f"{spec.distribution} made for this core",
+            )
         if self._on_loading is not None:
             self._on_loading(spec.name, spec.distribution, spec.version)
         try:
@@ -186,20 +194,33 @@ class ProviderHost:
             return self._fail(
                 record, "import", f"import of {spec.value} failed: {_describe(error)}"
             )
+        twin = self._manager.get_name(plugin)
+        if twin is not None:
+            record.status = Status.DISABLED
+            record.reason = (
+                f"same module as provider {twin!r}; it runs once, as {twin!r}"
+            )
+            self._warn(
+                f"provider {spec.name!r} is {twin!r} registered again; using {twin!r}"
+            )
+            return record
         try:
             self._manager.register(plugin, name=spec.name)
         except (pluggy.PluginValidationError, ValueError) as error:
+            where = _source_of(plugin)
             return self._fail(
-                record, "hooks", f"invalid hook implementation: {_one_line(error)}"
+                record,
+                "hooks",
+                f"invalid hook implementation{where}: {_one_line(error)}",
             )
         record.plugin = plugin
-        unknown = self._unknown_hooks(plugin)
+        unknown = self._unknown_hooks(plugin, _core_requirement(spec.distribution))
         if unknown:
             self._fail(record, "hooks", unknown)
             return self._unregister(record)
         return self._configure_and_start(record)
 
-    def _unknown_hooks(self, plugin: object) -> str | None:
+    def _unknown_hooks(self, plugin: object, wanted: str | None) -> str | None:
         import difflib
 
         known = [name for name in dir(hookspecs) if name.startswith("ai_assistant_")]
@@ -208,10 +229,10 @@ class ProviderHost:
                 continue
             close = difflib.get_close_matches(caller.name, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
+            built_for = f"ai-assistant-core{wanted}" if wanted else "another core"
             return (
-                f"implements unknown hook {caller.name!r}{hint} (it may target "
-                "another version of ai-assistant-core than this one, "
-                f"{_core_version()})"
+                f"implements unknown hook {caller.name!r}{hint} (built for "
+                f"{built_for}; this is ai-assistant-core {_core_version()})"
             )
         return None
 
@@ -441,10 +462,16 @@ class ProviderHost:
             self._closed = True
         budget = self.config.core.flush_deadline if deadline is None else deadline
         began = time.monotonic()
-        self.flush(budget * _FLUSH_SHARE)
+        interrupted: BaseException | None = None
+        try:
+            self.flush(budget * _FLUSH_SHARE)
+        except (KeyboardInterrupt, SystemExit) as error:
+            interrupted = error  # a second Ctrl-C or SIGTERM: still shut down
         # Never a negative timeout; at worst the exit runs 50 ms late.
         left = max(0.05, budget - (time.monotonic() - began))
         self._each_until("shutdown", self._shutdown_one, left)
+        if interrupted is not None:
+            raise interrupted
 
     def _flush_one(self, record: ProviderRecord, budget: float) -> None:
         began = time.monotonic()
@@ -493,6 +520,50 @@ class ProviderHost:
                     f"{kind} did not finish within {budget:g} s; data it still "
                     "held may be lost",
                 )
+
+
+def _source_of(plugin: object) -> str:
+    import inspect
+
+    try:
+        path = inspect.getsourcefile(
+            plugin if inspect.ismodule(plugin) else type(plugin)
+        )
+    except TypeError:
+        path = None
+    return f" in {path}" if path else ""
+
+
+def _core_requirement(distribution: str | None) -> str | None:
+    """Return the distribution's version range for ai-assistant-core, if any."""
+    if not distribution:
+        return None
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        declared = requires(distribution) or []
+    except PackageNotFoundError:
+        return None
+    for line in declared:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) != "ai-assistant-core":
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        return str(requirement.specifier) or None
+    return None
+
+
+def _admits(specifier: str, version: str) -> bool:
+    from packaging.specifiers import SpecifierSet
+
+    return SpecifierSet(specifier).contains(version, prereleases=True)
 
 
 def _core_version() -> str:

@@ -11,9 +11,10 @@ Every handler a provider returns is wrapped before LangChain sees it:
   bounded queue. A full queue drops the event and counts it; the caller
   never waits.
 
-Guards run inline (``run_inline = True``): LangChain would otherwise hop
-to a thread pool for every event of an async run, costing a thread switch
-per token and giving each event its own copied context.
+In async runs, a guard is called on the event loop only when the
+provider's handler is async, declared quick (``run_inline = True``) or
+delivered in the background; any other synchronous handler is called on
+LangChain's worker threads, so it cannot hold the event loop.
 """
 
 from __future__ import annotations
@@ -142,14 +143,19 @@ class Courier:
 class GuardedHandler(BaseCallbackHandler):
     """Wraps a provider's synchronous handler; see the module docstring."""
 
-    run_inline = True
-
     def __init__(
         self, inner: BaseCallbackHandler, report: Report, courier: Courier | None = None
     ) -> None:
         self.inner = inner
         self._report = report
         self._courier = courier
+        # In async runs LangChain calls a handler that is not run_inline on a
+        # worker thread, so a synchronous handler cannot hold the event loop
+        # unless its author declared it quick (run_inline = True). Queuing
+        # for background delivery never blocks, so it always runs inline.
+        self.run_inline = courier is not None or bool(
+            getattr(inner, "run_inline", False)
+        )
         _copy_ignores(self, inner, report)
 
     @property
