@@ -82,6 +82,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_env: Path) -> Pat
         ("hanging_import", "hanging"),
         ("crashing_import", "crashing"),
         ("fragile_provider", "fragile"),
+        ("declared_secret", "declared"),
     ):
         write_distribution(
             root,

@@ -249,3 +249,19 @@ def test_feedback_rejects_scores_that_are_not_finite_or_empty(
 
     assert result.returncode == 2
     assert "give a finite number or a label" in one_error_line(result)
+
+
+def test_config_show_redacts_keys_a_provider_declares_secret(
+    site: Path, run_cli: Run, user_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AI_ASSISTANT_LOAD_PROVIDERS", "declared")
+    (user_env / "ai-assistant.yaml").write_text(
+        "ai_assistant:\n  callbacks:\n    declared:\n"
+        "      webhook: https://hooks.example.invalid/T0/B0/s3cr3t-path\n"
+    )
+
+    result = run_cli("config", "show")
+
+    assert result.returncode == 0, result.stderr
+    assert "s3cr3t-path" not in result.stdout
+    assert "webhook: '**********'" in result.stdout

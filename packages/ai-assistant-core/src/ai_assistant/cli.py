@@ -174,7 +174,7 @@ def _host(config: Config) -> ProviderHost:
 def _dispatch(args: argparse.Namespace) -> int:
     config = _load(args)
     if args.command == "config" and args.action == "show":
-        return _config_show(config)
+        return _config_show(config, args)
     if args.command in {"providers", "config"}:
         return _report(config, args)
     model = _model(config, args) if args.command == "chat" else None
@@ -211,10 +211,18 @@ def _refuse_when_strict(config: Config, host: ProviderHost) -> None:
         raise AssistantError(f"{problems[0]} (strict: true in {config.source})")
 
 
-def _config_show(config: Config) -> int:
+def _config_show(config: Config, args: argparse.Namespace) -> int:
+    """Print the effective config; keys providers declare secret are redacted too."""
+    import os
+
     import yaml
 
-    print(yaml.safe_dump(config.show(), sort_keys=False).rstrip())
+    from ai_assistant.probe import probe
+
+    path = str(config.path) if config.path else None
+    found = probe(path, getattr(args, "options", []), os.environ)
+    shown = config.show(secret_keys=frozenset(found.secret_keys))
+    print(yaml.safe_dump(shown, sort_keys=False).rstrip())
     return 0
 
 

@@ -62,6 +62,7 @@ class ProviderRecord:
     plugin: object | None = field(default=None, repr=False)
     state: Any = field(default=None, repr=False)
     courier: Courier | None = field(default=None, repr=False)
+    secret_keys: frozenset[str] = field(default=frozenset(), repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the record as ``providers --json`` prints it."""
@@ -239,6 +240,7 @@ class ProviderHost:
     def _configure_and_start(self, record: ProviderRecord) -> ProviderRecord:
         try:
             schema = self._call(record, "ai_assistant_config_schema")
+            record.secret_keys = _declared_secrets(schema)
             settings = self.config.provider_settings(record.name, schema, self.environ)
             record.state = self._call(record, "ai_assistant_start", config=settings)
         except ProviderNotConfigured as reason:
@@ -520,6 +522,20 @@ class ProviderHost:
                     f"{kind} did not finish within {budget:g} s; data it still "
                     "held may be lost",
                 )
+
+
+def _declared_secrets(schema: Any) -> frozenset[str]:
+    import dataclasses
+
+    from ai_assistant.settings import SECRET_MARK
+
+    if not dataclasses.is_dataclass(schema):
+        return frozenset()
+    return frozenset(
+        item.name
+        for item in dataclasses.fields(schema)
+        if item.metadata.get(SECRET_MARK)
+    )
 
 
 def _source_of(plugin: object) -> str:

@@ -33,6 +33,7 @@ class Probe:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    secret_keys: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -94,7 +95,8 @@ def _run_child(
         code = None
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     if lines and "rows" in lines[-1]:
-        return Probe(rows=lines[-1]["rows"], warnings=lines[-1]["warnings"])
+        last = lines[-1]
+        return Probe(last["rows"], last["warnings"], last.get("secret_keys", []))
     culprit = next((line for line in reversed(lines) if "loading" in line), None)
     if culprit is None:
         reason = f"checking providers failed before loading any{_how(code, timeout)}"
@@ -124,7 +126,11 @@ def _text(value: bytes | str | None) -> str:
 def _merge(found: Probe, skipped: Mapping[str, dict[str, Any]]) -> Probe:
     rows = {row["name"]: row for row in found.rows}
     rows.update(skipped)
-    return Probe(rows=[rows[name] for name in sorted(rows)], warnings=found.warnings)
+    return Probe(
+        rows=[rows[name] for name in sorted(rows)],
+        warnings=found.warnings,
+        secret_keys=found.secret_keys,
+    )
 
 
 def _child(request: str) -> None:
@@ -145,7 +151,9 @@ def _child(request: str) -> None:
     host = ProviderHost(config, on_loading=loading, skip=skip)
     host.start()
     rows = [record.as_dict() for record in host.records]
-    print(json.dumps({"rows": rows, "warnings": host.warnings}), flush=True)
+    secrets = sorted({key for record in host.records for key in record.secret_keys})
+    found = {"rows": rows, "warnings": host.warnings, "secret_keys": secrets}
+    print(json.dumps(found), flush=True)
     # Nothing was sent, so there is nothing to flush: leave at once rather
     # than wait on providers' exit hooks.
     os._exit(0)
