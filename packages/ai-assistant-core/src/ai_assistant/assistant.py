@@ -8,11 +8,12 @@ active providers' handlers, metadata, tags and the run id.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import getpass
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -175,31 +176,48 @@ class ChatStream:
 
 
 class AsyncChatStream:
-    """The async form of :class:`ChatStream`."""
+    """The async form of :class:`ChatStream`.
 
-    def __init__(self, chunks: AsyncIterator[str], turn: _Turn, finish: Any) -> None:
-        self._chunks = chunks
-        self._turn = turn
+    Building the run (reading the history, asking every provider for its
+    handlers and metadata) and saving it afterwards happen on a worker
+    thread, so neither holds the event loop.
+    """
+
+    def __init__(
+        self,
+        begin: Callable[[], tuple[_Turn, AsyncIterator[str]]],
+        run_id: uuid.UUID,
+        conversation_id: str,
+        finish: Callable[[_Turn], ChatResult],
+    ) -> None:
+        self._begin = begin
         self._finish = finish
+        self._turn: _Turn | None = None
+        self._chunks: AsyncIterator[str] | None = None
         self.result: ChatResult | None = None
-        self.run_id = str(turn.run.run_id)
-        self.conversation_id = turn.run.conversation_id
-        self._started = False
+        self.run_id = str(run_id)
+        self.conversation_id = conversation_id
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self
 
     async def __anext__(self) -> str:
-        self._started = True
+        chunks = self._chunks
+        if chunks is None:
+            self._turn, chunks = await asyncio.to_thread(self._begin)
+            self._chunks = chunks
         try:
-            return await self._chunks.__anext__()
+            return await chunks.__anext__()
         except StopAsyncIteration:
-            self.result = self._finish(self._turn)
+            assert self._turn is not None
+            self.result = await asyncio.to_thread(self._finish, self._turn)
             raise
 
     async def aclose(self) -> None:
         """Abandon the stream; the run ends with :class:`StreamCancelled`."""
-        if self._started and self.result is None:
+        if self._chunks is None or self._turn is None:
+            return
+        if self.result is None:
             self._turn.cancelled = True
             with contextlib.suppress(StreamCancelled, StopAsyncIteration):
                 await self._chunks.__anext__()
@@ -305,11 +323,16 @@ class Assistant:
         run_id: uuid.UUID | None = None,
     ) -> AsyncChatStream:
         """Stream the answer to ``prompt`` asynchronously."""
-        turn, runnable, config = self._prepare(
-            prompt, conversation_id, user_id, run_name, tags, run_id
-        )
-        chunks = runnable.astream({"input": prompt}, config=config)
-        return AsyncChatStream(chunks, turn, self._finish)
+        run_id = run_id or new_run_id()
+        conversation_id = conversation_id or uuid.uuid4().hex
+
+        def begin() -> tuple[_Turn, AsyncIterator[str]]:
+            turn, runnable, config = self._prepare(
+                prompt, conversation_id, user_id, run_name, tags, run_id
+            )
+            return turn, runnable.astream({"input": prompt}, config=config)
+
+        return AsyncChatStream(begin, run_id, conversation_id, self._finish)
 
     def feedback(
         self,
