@@ -202,10 +202,9 @@ class AsyncChatStream:
         return self
 
     async def __anext__(self) -> str:
-        chunks = self._chunks
-        if chunks is None:
-            self._turn, chunks = await asyncio.to_thread(self._begin)
-            self._chunks = chunks
+        if self._chunks is None:
+            self._turn, self._chunks = await asyncio.to_thread(self._begin)
+        chunks: AsyncIterator[str] = self._chunks
         try:
             return await chunks.__anext__()
         except StopAsyncIteration:
