@@ -203,8 +203,10 @@ class AsyncChatStream:
 
     async def __anext__(self) -> str:
         if self._chunks is None:
-            self._turn, self._chunks = await asyncio.to_thread(self._begin)
-        chunks: AsyncIterator[str] = self._chunks
+            turn, started = await asyncio.to_thread(self._begin)
+            self._turn, self._chunks = turn, started
+        chunks = self._chunks
+        assert chunks is not None
         try:
             return await chunks.__anext__()
         except StopAsyncIteration:
