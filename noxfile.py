@@ -24,6 +24,7 @@ TEST_DEPS = [
     "pytest-asyncio>=0.24",
     "langchain-tests>=1.0,<2",
     "opentelemetry-proto>=1.20",
+    "hatchling>=1.25",  # tests/faults builds its fault providers without isolation
 ]
 BENCH_DEPS = ["matplotlib>=3.8", "psutil>=5.9", "pyinstrument>=4.6"]
 

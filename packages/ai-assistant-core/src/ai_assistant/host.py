@@ -201,8 +201,10 @@ class ProviderHost:
             record.reason = (
                 f"same module as provider {twin!r}; it runs once, as {twin!r}"
             )
+            origin = f" from {spec.distribution}" if spec.distribution else ""
             self._warn(
-                f"provider {spec.name!r} is {twin!r} registered again; using {twin!r}"
+                f"provider {spec.name!r}{origin} is {twin!r} registered again; "
+                f"using {twin!r}"
             )
             return record
         try:
@@ -477,7 +479,15 @@ class ProviderHost:
 
     def _flush_one(self, record: ProviderRecord, budget: float) -> None:
         began = time.monotonic()
-        if record.courier is not None and not record.courier.drain(budget):
+        # Give up draining a little before the deadline, so this report,
+        # not the caller's, is the one made for a queue that never emptied.
+        if record.courier is not None and not record.courier.drain(budget * 0.9):
+            self.report(
+                record,
+                "flush-deadline",
+                f"flush did not finish within {budget:g} s: events were still "
+                "queued for it and may be lost",
+            )
             return
         left = max(0.0, budget - (time.monotonic() - began))
         self._safe(

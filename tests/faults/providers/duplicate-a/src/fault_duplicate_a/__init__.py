@@ -1,0 +1,13 @@
+"""Declares the provider name ``duplicate``, as another distribution does."""
+
+from __future__ import annotations
+
+from fault_kit import Noting
+from langchain_core.callbacks import BaseCallbackHandler
+
+from ai_assistant import RunContext, hookimpl
+
+
+@hookimpl
+def ai_assistant_run_handlers(run: RunContext) -> list[BaseCallbackHandler]:
+    return [Noting("fault_duplicate_a")]

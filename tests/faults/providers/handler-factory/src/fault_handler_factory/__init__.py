@@ -1,0 +1,1 @@
+"""Handler factories that return something other than a list of handlers."""

@@ -1,0 +1,3 @@
+"""A provider whose module raises when it is imported."""
+
+raise RuntimeError("broken on purpose at import")

@@ -1,0 +1,1 @@
+"""Metadata hooks that misbehave."""
