@@ -68,6 +68,12 @@ def _streaming(part: dict[str, Any]) -> None:
                 widths=widths,
             )
         )
+    sdk = dispatch["langfuse"].get("sdk_handler_ratio")
+    if sdk:
+        print(
+            "  assistant + langfuse / the same run with langfuse.langchain."
+            f"CallbackHandler attached: {sdk['cpu']:.3f} (CPU)"
+        )
     own = dispatch["assistant_own_us"]["cpu_us"]
     proposed = dispatch["proposed_assistant_own_us"]["cpu_us"]
     print(

@@ -132,7 +132,37 @@ def _argnames(function: Callable[..., Any]) -> tuple[str, ...]:
     return tuple(inspect.signature(function).parameters)
 
 
-def direct_turn(setup: Setup, host: Any | None, guarded: bool) -> None:
+def sdk_window(setup: Setup, turns: int) -> Callable[[], None]:
+    """Return a window of direct runs with Langfuse's own LangChain handler.
+
+    ``langfuse.langchain.CallbackHandler`` on a client of the SDK's own,
+    sending to the same loopback sink with the same keys: what a LangChain
+    developer would attach without this project.
+    """
+    from langfuse import Langfuse
+    from langfuse.langchain import CallbackHandler
+    from omegaconf import OmegaConf
+
+    keys = OmegaConf.to_container(setup.config.sections["langfuse"], resolve=True)
+    assert isinstance(keys, dict)
+    client = Langfuse(
+        public_key=keys["public_key"],
+        secret_key=keys["secret_key"],
+        base_url=keys["base_url"],
+    )
+
+    def run() -> None:
+        for _ in range(turns):
+            handler = CallbackHandler(public_key=keys["public_key"])
+            direct_turn(setup, None, False, extra=[handler])
+        client.flush()
+
+    return run
+
+
+def direct_turn(
+    setup: Setup, host: Any | None, guarded: bool, extra: Sequence[Any] = ()
+) -> None:
     """Stream one answer with the host's providers' handlers attached directly."""
     from langchain_core.messages import HumanMessage, SystemMessage
     from langchain_core.runnables import RunnableConfig, RunnableLambda
@@ -149,7 +179,7 @@ def direct_turn(setup: Setup, host: Any | None, guarded: bool) -> None:
         conversation_id=uuid.uuid4().hex,
         tags=(TAG, "model:scripted"),
     )
-    handlers: list[Any] = []
+    handlers: list[Any] = list(extra)
     metadata = core_metadata(run)
     for record in host.active if host is not None else ():
         made = call_hook(record, "ai_assistant_run_handlers", run=run) or []
@@ -220,6 +250,7 @@ def variants(setup: Setup, turns: int) -> dict[str, Callable[[], None]]:
         found[f"langchain + {name}, guarded"] = direct_window(
             setup, [name], turns, guarded=True
         )
+    found["langchain + langfuse SDK handler"] = sdk_window(setup, turns)
     found["langchain + logging, proposed"] = direct_window(
         setup, ["logging"], turns, logging_fix=True
     )
@@ -288,6 +319,9 @@ def measure(config_path: Path, quick: bool) -> dict[str, Any]:
         }
         for name in harness.CALLBACK_PROVIDERS
     }
+    dispatch["langfuse"]["sdk_handler_ratio"] = ratio(
+        "assistant + langfuse", "langchain + langfuse SDK handler"
+    )
     dispatch["assistant_own_us"] = cost("assistant", "langchain")
     dispatch["proposed_assistant_own_us"] = cost("proposed assistant", "langchain")
 
@@ -301,6 +335,9 @@ def measure(config_path: Path, quick: bool) -> dict[str, Any]:
         }
         for name in harness.CALLBACK_PROVIDERS
     }
+    added_per_token["langfuse"]["sdk_handler"] = cost(
+        "langchain + langfuse SDK handler", "langchain"
+    )
     added_per_token["logging"]["direct_proposed"] = cost(
         "langchain + logging, proposed", "langchain"
     )
@@ -379,6 +416,18 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": ratio <= DISPATCH_TARGET,
             }
         )
+    langfuse = results["added_per_token"]["langfuse"]
+    ours, theirs = langfuse["assistant"]["cpu_us"], langfuse["sdk_handler"]["cpu_us"]
+    verdicts.append(
+        {
+            "item": 1,
+            "what": "CPU per token added by the Langfuse provider through the "
+            "assistant / by langfuse.langchain.CallbackHandler attached directly",
+            "target": "<= 1.0",
+            "value": round(ours / theirs, 3),
+            "met": ours <= theirs,
+        }
+    )
     cost = results["added_per_token"]["all"]["assistant"]["cpu_us"]
     verdicts.append(
         {
