@@ -14,6 +14,24 @@ import pytest
 from ai_assistant.testing import write_distribution
 
 FAKES = Path(__file__).parent / "fake_providers"
+CALLBACKS = "ai_assistant.callback_providers"
+FAKE_DISTRIBUTIONS = [
+    # distribution, module in fake_providers/, entry point name, group
+    ("recorder-provider", "recorder_provider", "recorder", CALLBACKS),
+    ("broken-import-provider", "broken_import", "broken_import", CALLBACKS),
+    ("broken-start-provider", "broken_start", "broken_start", CALLBACKS),
+    ("marker-provider", "marker_provider", "marker", CALLBACKS),
+    (
+        "scripted-model-provider",
+        "scripted_model",
+        "scripted",
+        "ai_assistant.model_providers",
+    ),
+    ("hanging-provider", "hanging_import", "hanging", CALLBACKS),
+    ("crashing-provider", "crashing_import", "crashing", CALLBACKS),
+    ("fragile-provider", "fragile_provider", "fragile", CALLBACKS),
+    ("declared-provider", "declared_secret", "declared", CALLBACKS),
+]
 
 
 def source(module: str) -> str:
@@ -42,53 +60,12 @@ def user_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_env: Path) -> Path:
     """A directory of fake installed distributions, on sys.path and PYTHONPATH."""
     root = tmp_path / "site"
-    write_distribution(
-        root,
-        "recorder-provider",
-        modules={"recorder_provider.py": source("recorder_provider")},
-        entry_points={
-            "ai_assistant.callback_providers": {"recorder": "recorder_provider"}
-        },
-    )
-    write_distribution(
-        root,
-        "broken-import-provider",
-        modules={"broken_import.py": source("broken_import")},
-        entry_points={
-            "ai_assistant.callback_providers": {"broken_import": "broken_import"}
-        },
-    )
-    write_distribution(
-        root,
-        "broken-start-provider",
-        modules={"broken_start.py": source("broken_start")},
-        entry_points={
-            "ai_assistant.callback_providers": {"broken_start": "broken_start"}
-        },
-    )
-    write_distribution(
-        root,
-        "marker-provider",
-        modules={"marker_provider.py": source("marker_provider")},
-        entry_points={"ai_assistant.callback_providers": {"marker": "marker_provider"}},
-    )
-    write_distribution(
-        root,
-        "scripted-model-provider",
-        modules={"scripted_model.py": source("scripted_model")},
-        entry_points={"ai_assistant.model_providers": {"scripted": "scripted_model"}},
-    )
-    for module, name in (
-        ("hanging_import", "hanging"),
-        ("crashing_import", "crashing"),
-        ("fragile_provider", "fragile"),
-        ("declared_secret", "declared"),
-    ):
+    for distribution, module, name, group in FAKE_DISTRIBUTIONS:
         write_distribution(
             root,
-            f"{name}-provider",
+            distribution,
             modules={f"{module}.py": source(module)},
-            entry_points={"ai_assistant.callback_providers": {name: module}},
+            entry_points={group: {name: module}},
         )
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setenv("PYTHONPATH", str(root))
