@@ -39,7 +39,7 @@ from langchain_core.messages import AIMessageChunk
 
 import ai_assistant_logging
 from ai_assistant import Assistant, RunContext, hookimpl
-from ai_assistant.isolation import EVENTS
+from ai_assistant.isolation import EVENTS, IGNORES
 from ai_assistant_logging.handler import EventLogHandler
 from ai_assistant_logging.sink import EventSink
 
@@ -140,7 +140,7 @@ class LeanGuardedHandler(BaseCallbackHandler):
         self, inner: BaseCallbackHandler, report: Callable[[str, BaseException], None]
     ) -> None:
         self.inner = inner
-        for name in _IGNORES:
+        for name in IGNORES:
             setattr(self, name, bool(getattr(inner, name, False)))
         for event in EVENTS:
             setattr(self, event, _guarded(getattr(inner, event), event, report))
@@ -165,16 +165,7 @@ def _guarded(
     return call
 
 
-_IGNORES = (
-    "ignore_llm",
-    "ignore_chat_model",
-    "ignore_chain",
-    "ignore_agent",
-    "ignore_retriever",
-    "ignore_retry",
-    "ignore_custom_event",
-)
-for _name in _IGNORES:
+for _name in IGNORES:
     # Plain class attributes shadow the base class's properties, so each
     # handler can keep its own flags as instance attributes.
     setattr(LeanGuardedHandler, _name, False)

@@ -28,7 +28,14 @@ from typing import Any, Final
 
 from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 
-__all__ = ["EVENTS", "AsyncGuardedHandler", "Courier", "GuardedHandler", "guard"]
+__all__ = [
+    "EVENTS",
+    "IGNORES",
+    "AsyncGuardedHandler",
+    "Courier",
+    "GuardedHandler",
+    "guard",
+]
 
 Report = Callable[[str, BaseException], None]
 
@@ -53,7 +60,7 @@ EVENTS: Final = (
     "on_retriever_error",
     "on_custom_event",
 )
-_IGNORES: Final = (
+IGNORES: Final = (
     "ignore_llm",
     "ignore_chat_model",
     "ignore_chain",
@@ -240,7 +247,7 @@ def _copy_ignores(guard: BaseCallbackHandler, inner: Any, report: Report) -> Non
     LangChain reads a flag on every event; reading the provider's property
     through the guard each time costs more than the rest of the guard.
     """
-    for name in _IGNORES:
+    for name in IGNORES:
         try:
             value = bool(getattr(inner, name, False))
         except Exception as error:  # noqa: BLE001 - a broken property is the provider's
@@ -257,7 +264,7 @@ def _implements_chat_start(handler: BaseCallbackHandler) -> bool:
 for _event in EVENTS:
     setattr(GuardedHandler, _event, _sync_event(_event))
     setattr(AsyncGuardedHandler, _event, _async_event(_event))
-for _name in _IGNORES:
+for _name in IGNORES:
     # Plain attributes, set per instance by _copy_ignores.
     setattr(GuardedHandler, _name, False)
     setattr(AsyncGuardedHandler, _name, False)
